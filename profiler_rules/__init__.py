@@ -1,0 +1,99 @@
+"""profiler-rules: the rules engine behind the profiler's integrations.
+
+Host apps need one import::
+
+    from profiler_rules import Dispatcher
+
+    dispatcher = Dispatcher.from_rules()          # packaged default rules
+    report = dispatcher.dispatch(result_dict, catalogs={"missions": [...]})
+    report.engines["missions"].output.max_difficulty
+
+Importing this package reads no files and loads no plugins: names are imported on first use, so the
+command line's ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AptitudeCounts",
+    "Catalogs",
+    "Context",
+    "DispatchReport",
+    "Dispatcher",
+    "Engine",
+    "EngineReport",
+    "Explanation",
+    "FieldError",
+    "InvalidInputError",
+    "ItemId",
+    "Outcome",
+    "Problem",
+    "ProfilerResult",
+    "ProfilerRulesError",
+    "Rules",
+    "RulesError",
+    "RulesetStamp",
+    "RuleViolation",
+    "Viewer",
+    "hookimpl",
+    "percentage_of",
+]
+
+_HOMES = {
+    "Catalogs": "dispatcher",
+    "Dispatcher": "dispatcher",
+    "Context": "engine",
+    "Engine": "engine",
+    "Outcome": "engine",
+    "Rules": "engine",
+    "RuleViolation": "engine",
+    "FieldError": "errors",
+    "InvalidInputError": "errors",
+    "ItemId": "models",
+    "Problem": "errors",
+    "ProfilerRulesError": "errors",
+    "RulesError": "errors",
+    "hookimpl": "hookspecs",
+    "AptitudeCounts": "models",
+    "DispatchReport": "models",
+    "EngineReport": "models",
+    "Explanation": "models",
+    "ProfilerResult": "models",
+    "RulesetStamp": "models",
+    "Viewer": "models",
+    "percentage_of": "models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'profiler_rules' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"profiler_rules.core.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:
+    from .core.dispatcher import Catalogs, Dispatcher
+    from .core.engine import Context, Engine, Outcome, Rules, RuleViolation
+    from .core.errors import FieldError, InvalidInputError, Problem, ProfilerRulesError, RulesError
+    from .core.hookspecs import hookimpl
+    from .core.models import (
+        AptitudeCounts,
+        DispatchReport,
+        EngineReport,
+        Explanation,
+        ItemId,
+        ProfilerResult,
+        RulesetStamp,
+        Viewer,
+        percentage_of,
+    )

@@ -1,0 +1,4 @@
+"""The core: hookspecs, plugin discovery, strict rule loading, models, the dispatcher and the CLI.
+
+Plugins import from :mod:`profiler_rules`, never from here.
+"""

@@ -1,0 +1,185 @@
+"""The dispatcher: one profiler result in, every engine's answer out, under one rule set."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .engine import Context, Outcome
+from .errors import FieldError, InvalidInputError
+from .models import DispatchReport, EngineReport, Explanation, ProfilerResult, Viewer, field_errors, validate_input
+from .plugins import PluginInfo, PluginRegistry, discover_plugins
+from .rules import LoadableEngine, RuleSet, load_ruleset
+
+logger = logging.getLogger("profiler_rules")
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogs:
+    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches."""
+
+    items: Mapping[str, tuple[Any, ...]]
+
+
+class Dispatcher:
+    """Dispatches profiler results to every engine. Build it with :meth:`from_rules`.
+
+    A dispatcher is immutable once built and safe to share between threads: each dispatch reads the
+    rule set once, so no report mixes two rule versions.
+    """
+
+    def __init__(self, registry: PluginRegistry, ruleset: RuleSet) -> None:
+        self._registry = registry
+        self._engines: tuple[LoadableEngine, ...] = registry.engines
+        self._ruleset = ruleset
+        self._catalog_readers = _catalog_readers(registry.engines)
+
+    @classmethod
+    def from_rules(
+        cls,
+        path: str | PathLike[str] | None = None,
+        *,
+        plugins: Iterable[object] = (),
+        entry_points: bool = True,
+    ) -> Dispatcher:
+        """Load the plugins and the rules, and return a ready dispatcher.
+
+        :param path: A rules directory holding one ``<engine>.yaml`` per engine; ``None`` uses the
+            rules shipped with each engine (the packaged defaults).
+        :param plugins: Extra plugin objects to register beside the built-in and installed ones,
+            for example a test's own plugin.
+        :param entry_points: Whether to load plugins installed through the ``profiler_rules``
+            entry-point group.
+        :raises RulesError: listing every problem of every rule file.
+        """
+        registry = discover_plugins(plugins, entry_points=entry_points)
+        for problem in registry.problems:
+            logger.warning("%s", problem)
+        directory = None if path is None else Path(path)
+        ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
+        return cls(registry, ruleset)
+
+    @property
+    def ruleset(self) -> RuleSet:
+        """The rule set serving dispatches now."""
+        return self._ruleset
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The names of the engines, in the order they run and appear in reports."""
+        return tuple(item.engine.name for item in self._engines)
+
+    @property
+    def plugins(self) -> tuple[PluginInfo, ...]:
+        """Every plugin found, loaded, disabled or broken, with its errors."""
+        return self._registry.plugins
+
+    @property
+    def plugin_problems(self) -> tuple[str, ...]:
+        """One line per plugin that failed to import or register, naming it."""
+        return self._registry.problems
+
+    def prepare_catalogs(self, catalogs: Mapping[str, Any] | Catalogs | None) -> Catalogs:
+        """Validate catalogs once, to pass the result to many dispatches without validating again.
+
+        :raises InvalidInputError: naming each invalid item's field, such as ``recipes.3.skill_codes``.
+        """
+        if isinstance(catalogs, Catalogs):
+            return catalogs
+        if catalogs is None:
+            return _NO_CATALOGS
+        if not isinstance(catalogs, Mapping):
+            raise InvalidInputError("catalogs", [FieldError("", "catalogs must be a mapping of name to a list of items")])
+        items: dict[str, tuple[Any, ...]] = {}
+        errors: list[FieldError] = []
+        for name, raw in catalogs.items():
+            reader = self._catalog_readers.get(name)
+            if reader is None:
+                known = ", ".join(sorted(self._catalog_readers)) or "none"
+                errors.append(FieldError(str(name), f"no engine reads this catalog (catalogs read: {known})"))
+                continue
+            try:
+                items[name] = reader.validate_python(raw)
+            except ValidationError as error:
+                errors.extend(FieldError(f"{name}.{item.field}".rstrip("."), item.message) for item in field_errors(error))
+        if errors:
+            raise InvalidInputError("catalogs", errors)
+        return Catalogs(items)
+
+    def dispatch(
+        self,
+        result: ProfilerResult | Mapping[str, Any] | str | bytes,
+        *,
+        viewer: Viewer | Mapping[str, Any] | None = None,
+        catalogs: Mapping[str, Any] | Catalogs | None = None,
+    ) -> DispatchReport:
+        """Run every engine on one profiler result.
+
+        :param result: A :class:`ProfilerResult`, a mapping or JSON text.
+        :param viewer: Who asks (a :class:`Viewer` or a mapping); engines with access rules deny
+            without one.
+        :param catalogs: ``{"missions": [...], "recipes": [...], "jobs": [...]}``, or catalogs
+            prepared once with :meth:`prepare_catalogs`.
+        :raises InvalidInputError: naming each invalid field of the result, viewer or catalogs.
+        """
+        ruleset = self._ruleset
+        checked = validate_input(ProfilerResult, result, "profiler result")
+        context = Context(
+            None if viewer is None else validate_input(Viewer, viewer, "viewer"),
+            self.prepare_catalogs(catalogs).items,
+        )
+        engines = {
+            item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines
+        }
+        return DispatchReport(
+            session_id=checked.session_id,
+            user_id=checked.user_id,
+            ruleset=ruleset.stamp,
+            engines=engines,
+        )
+
+    def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> EngineReport:
+        engine = item.engine
+        if engine.requires_complete and not result.is_complete:
+            return EngineReport(status="skipped", explain=(_incomplete(result, engine.name),))
+        try:
+            outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
+        except Exception as error:  # noqa: BLE001 - one failing engine must not silence the others
+            logger.exception("engine '%s' failed on session %s", engine.name, result.session_id)
+            return EngineReport(status="error", error=f"engine '{engine.name}' failed: {type(error).__name__}: {error}")
+        if not isinstance(outcome, Outcome):
+            message = f"engine '{engine.name}' returned {type(outcome).__name__}, not an Outcome"
+            return EngineReport(status="error", error=message)
+        return EngineReport(
+            status=outcome.status,
+            output=outcome.output,
+            explain=tuple(outcome.explain),
+            warnings=tuple(outcome.warnings),
+        )
+
+
+_NO_CATALOGS = Catalogs({})
+
+
+def _incomplete(result: ProfilerResult, engine: str) -> Explanation:
+    status = "unknown" if result.status is None else repr(result.status)
+    return Explanation(
+        rule="status",
+        file=None,
+        line=None,
+        message=f"the result's status is {status}; {engine} acts only on finished or locked results",
+    )
+
+
+def _catalog_readers(engines: Iterable[LoadableEngine]) -> dict[str, TypeAdapter[Any]]:
+    readers: dict[str, TypeAdapter[Any]] = {}
+    for item in engines:
+        for name, model in item.engine.catalogs.items():
+            readers.setdefault(name, TypeAdapter(tuple[model, ...]))
+    return readers

@@ -1,0 +1,125 @@
+"""The public surface an engine plugin builds on: ``Engine``, ``Rules``, ``Context`` and ``Outcome``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from .models import Explanation, ProfilerResult, Viewer
+from .yamlfile import JsonPath, format_path
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+class RuleViolation(ValueError):
+    """Raise inside a rules model's validator to report a problem at a precise place in the rule file.
+
+    ``path`` is relative to the model that raises, for example
+    ``RuleViolation("the weights sum to 0.9, not 1", "weights")``; the content author then sees the
+    problem at the line of ``weights``, not at the top of the file.
+    """
+
+    def __init__(self, message: str, *path: str | int) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class Rules(Generic[SettingsT]):
+    """An engine's validated rules: its typed ``settings`` and where each setting is written.
+
+    ``explain`` turns a decision into an :class:`Explanation` citing the rule's file and line, which
+    is how every engine fills a report's ``explain``.
+    """
+
+    settings: SettingsT
+    file: str
+    lines: Mapping[str, int]
+
+    def line_of(self, rule: str) -> int | None:
+        """The line where ``rule`` (a path such as ``aptitude.gap_cutoff``) or its nearest parent is written."""
+        while rule:
+            line = self.lines.get(rule)
+            if line is not None:
+                return line
+            cut = max(rule.rfind("."), rule.rfind("["))
+            rule = rule[:cut] if cut > 0 else ""
+        return None
+
+    def explain(self, rule: str | JsonPath, message: str) -> Explanation:
+        """An explanation of a decision made by ``rule``, citing its file and line.
+
+        ``rule`` is a path into the rule file, as text (``"aptitude.gap_cutoff"``) or as parts
+        (``("categories", name, "skill_codes")``, for names that are not identifiers).
+        """
+        if not isinstance(rule, str):
+            rule = format_path(rule)
+        return Explanation.model_construct(rule=rule, file=self.file, line=self.line_of(rule), message=message)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a dispatch brings besides the result: the viewer (or ``None``) and the catalogs."""
+
+    viewer: Viewer | None
+    catalogs: Mapping[str, tuple[Any, ...]]
+
+    def catalog(self, name: str) -> tuple[Any, ...] | None:
+        """The validated items of catalog ``name``, or ``None`` when the host passed none."""
+        return self.catalogs.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an engine's ``evaluate`` returns. Build it with ``Outcome(output, explain, warnings)``,
+    or with :meth:`skipped` and :meth:`denied` when the engine declines to answer."""
+
+    output: BaseModel | None
+    explain: Sequence[Explanation] = ()
+    warnings: Sequence[str] = ()
+    status: Literal["ok", "skipped", "denied"] = "ok"
+
+    @classmethod
+    def skipped(cls, reason: Explanation) -> Outcome:
+        """No answer for this result, for the reason given (it becomes the report's explanation)."""
+        return cls(None, (reason,), status="skipped")
+
+    @classmethod
+    def denied(cls, reason: Explanation) -> Outcome:
+        """The viewer may not see this engine's answer; no output, only the reason."""
+        return cls(None, (reason,), status="denied")
+
+
+class Engine:
+    """Base class of every engine, built-in or third-party.
+
+    A subclass sets the class attributes below and implements :meth:`evaluate`. Engines hold no state
+    between results: everything they decide comes from the result, the rules and the context.
+    """
+
+    name: ClassVar[str]
+    """The engine's name: a lowercase identifier, the key of its report and the stem of its rule file."""
+
+    rules_model: ClassVar[type[BaseModel]]
+    """The pydantic model the rule file is built into after it passes the schema."""
+
+    schema_file: ClassVar[Traversable | Path]
+    """The JSON Schema (draft-07) of the rule file, with a description on every field."""
+
+    default_rules_file: ClassVar[Traversable | Path]
+    """The rule file shipped with the engine, used when the host names no rules directory."""
+
+    catalogs: ClassVar[Mapping[str, type[BaseModel]]] = {}
+    """The catalogs the engine reads, by name, with the model of one catalog item."""
+
+    requires_complete: ClassVar[bool] = True
+    """When true, the core answers "skipped" for results that are not finished or locked."""
+
+    def evaluate(self, result: ProfilerResult, rules: Rules[Any], context: Context) -> Outcome:
+        """Decide for one result. Runs for every result: no file access, no validation, no setup here."""
+        raise NotImplementedError

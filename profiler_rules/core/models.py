@@ -1,0 +1,291 @@
+"""The pydantic models a host exchanges with the dispatcher: profiler results and viewers in, reports out.
+
+Input models are immutable and strict about meaning: ``None`` is "unknown" and never becomes 0, numbers
+may arrive as the numeric strings Django REST framework writes for decimals ("62.40"), and a boolean,
+NaN or an out-of-range value is an error that names its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import FieldError, InvalidInputError
+
+COMPLETE_STATUSES = frozenset({"finished", "locked"})
+
+SessionStatus = Literal[
+    "started",
+    "in_progress",
+    "aptitude_complete",
+    "behavioral_complete",
+    "current_self_complete",
+    "future_you_complete",
+    "finished",
+    "locked",
+]
+Role = Literal["student", "mentor", "coach", "analyst", "admin", "director"]
+
+
+def _not_a_bool(value: Any) -> Any:
+    # pydantic's lax mode reads True as 1.0; a boolean is never a score or a count.
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+_Number = BeforeValidator(_not_a_bool)
+Percent = Annotated[float, _Number, Field(ge=0, le=100, allow_inf_nan=False)]
+"""A 0-100 score; numeric strings such as "62.40" are read as numbers."""
+TraitMean = Annotated[float, _Number, Field(ge=0, le=10, allow_inf_nan=False)]
+"""A behavioral mean on the platform's 0-10 scale."""
+Fraction = Annotated[float, _Number, Field(ge=0, le=1, allow_inf_nan=False)]
+Count = Annotated[int, _Number, Field(ge=0)]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _id_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ItemId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
+"""A catalog item's id: hosts use UUID strings or integers; integers are read as their text."""
+
+
+class Scores(BaseModel):
+    """The result's headline scores, each 0-100 or ``None`` when unknown."""
+
+    model_config = _FROZEN
+
+    overall: Percent | None = None
+    aptitude: Percent | None = None
+    behavioral: Percent | None = None
+
+
+class AptitudeCounts(BaseModel):
+    """The shape the platform really stores per aptitude category: answers right out of answers asked."""
+
+    model_config = _FROZEN
+
+    correct: Count
+    total: Count
+    points: Annotated[float, _Number, Field(allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _correct_within_total(self) -> AptitudeCounts:
+        if self.correct > self.total:
+            raise ValueError(f"correct ({self.correct}) is more than total ({self.total})")
+        return self
+
+    @property
+    def percentage(self) -> float | None:
+        """correct/total as a 0-100 percentage rounded to 2 places; ``None`` when nothing was asked."""
+        if self.total == 0:
+            return None
+        return round(self.correct * 100 / self.total, 2)
+
+
+def _breakdown_shape(value: Any) -> str:
+    return "counts" if isinstance(value, Mapping | AptitudeCounts) else "percentage"
+
+
+AptitudeScore = Annotated[
+    Annotated[Percent, Tag("percentage")] | Annotated[AptitudeCounts, Tag("counts")],
+    Discriminator(_breakdown_shape),
+]
+
+
+def percentage_of(value: float | AptitudeCounts | None) -> float | None:
+    """The 0-100 percentage of a breakdown entry in either stored shape, ``None`` when unknown."""
+    if isinstance(value, AptitudeCounts):
+        return value.percentage
+    return value
+
+
+_STRUCTURED_KEYS = frozenset({"traits", "strengths", "areas_for_growth"})
+
+
+class BehavioralProfile(BaseModel):
+    """A behavioral profile in either stored shape, read into one.
+
+    The documented shape is ``{traits: {name: mean}, strengths: [...], areas_for_growth: [...]}``; the
+    platform itself writes the flat ``{category: mean}``, which becomes ``traits``. ``areas_for_growth``
+    stays ``None`` when the profile does not give it, so "not given" and "none" differ.
+    """
+
+    model_config = _FROZEN
+
+    traits: dict[str, TraitMean] = Field(default_factory=dict)
+    strengths: tuple[str, ...] = ()
+    areas_for_growth: tuple[str, ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flat_shape(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data and not set(data) <= _STRUCTURED_KEYS:
+            return {"traits": data}
+        return data
+
+
+class AntiCheat(BaseModel):
+    """Anti-cheat signals; only viewers the access rules allow may see them."""
+
+    model_config = _FROZEN
+
+    score: Percent | None = None
+    suspicious_patterns: tuple[str, ...] = ()
+    device_fingerprint: str | None = None
+
+
+class Answers(BaseModel):
+    """The free-text answers the value statement is built from."""
+
+    model_config = _FROZEN
+
+    why_cyber: str | None = None
+    what_achieve: str | None = None
+    identity_values: tuple[str, ...] = ()
+
+
+class ProfilerResult(BaseModel):
+    """One learner's profiler result, as a host hands it to the dispatcher.
+
+    Only ``session_id`` and ``user_id`` are required. Engines act on complete results only, whose
+    ``status`` is ``finished`` or ``locked``; a result without a status is not complete.
+    """
+
+    model_config = _FROZEN
+
+    session_id: Annotated[str, Field(min_length=1)]
+    user_id: Annotated[str, Field(min_length=1)]
+    status: SessionStatus | None = None
+    completed_at: datetime | None = None
+    difficulty_selection: str | None = None
+    scores: Scores = Scores()
+    technical_exposure_score: Percent | None = None
+    aptitude_breakdown: dict[str, AptitudeScore | None] = Field(default_factory=dict)
+    behavioral_profile: BehavioralProfile = BehavioralProfile()
+    strengths: tuple[str, ...] = ()
+    areas_for_growth: tuple[str, ...] = ()
+    recommended_track: str | None = None
+    track_confidence: Fraction | None = None
+    track_alignment: dict[str, Percent] = Field(default_factory=dict)
+    future_you_persona: dict[str, Any] | None = None
+    anti_cheat: AntiCheat | None = None
+    answers: Answers = Answers()
+    cohort_id: str | None = None
+    sponsor_id: str | None = None
+
+    @field_validator("completed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # Naive timestamps are read as UTC so that results from different sources compare.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+    @property
+    def is_complete(self) -> bool:
+        """True when the session is ``finished`` or ``locked``: the only results engines act on."""
+        return self.status in COMPLETE_STATUSES
+
+
+class Viewer(BaseModel):
+    """Who is asking, for the engines whose answers depend on access rules."""
+
+    model_config = _FROZEN
+
+    user_id: str | None = None
+    roles: frozenset[Role] = frozenset()
+    mentee_ids: frozenset[str] = frozenset()
+    coachee_ids: frozenset[str] = frozenset()
+    cohort_ids: frozenset[str] = frozenset()
+    sponsor_ids: frozenset[str] = frozenset()
+
+
+class Explanation(BaseModel):
+    """One rule that took part in a decision: where it is written and what it decided, in words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    file: str | None
+    line: int | None
+    message: str
+
+
+EngineStatus = Literal["ok", "skipped", "denied", "error"]
+
+
+class EngineReport(BaseModel):
+    """What one engine answered. ``output`` is the engine's own output model (or ``None``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: EngineStatus
+    output: Any = None
+    explain: tuple[Explanation, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class RulesetStamp(BaseModel):
+    """Which rules decided: the sha256 digest of the rule files and their optional ``version``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: str
+    version: str | None = None
+
+
+class DispatchReport(BaseModel):
+    """Every engine's answer to one profiler result, under one rule set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    user_id: str
+    ruleset: RulesetStamp
+    engines: dict[str, EngineReport]
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """pydantic's errors as dotted field names and plain messages."""
+    found = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] not in {"missing", "extra_forbidden"} and _short(item.get("input")):
+            message += f" (got {item['input']!r})"
+        found.append(FieldError(field, message))
+    return found
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, str | int | float) and len(repr(value)) <= 60
+
+
+def validate_input(model: type[BaseModel], value: Any, what: str) -> Any:
+    """Validate a host's input given as a model, a mapping or JSON text; raise InvalidInputError."""
+    if isinstance(value, model):
+        return value
+    try:
+        if isinstance(value, str | bytes | bytearray):
+            return model.model_validate_json(value)
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise InvalidInputError(what, field_errors(error)) from None

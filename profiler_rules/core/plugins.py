@@ -1,0 +1,249 @@
+"""Finding plugins and collecting their engines, each plugin isolated from the others.
+
+Built-in engines are registered from a list, third-party ones from the ``profiler_rules`` entry-point
+group (the shape of llm's and datasette's ``DEFAULT_PLUGINS``). Entry points are loaded one by one
+rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the first plugin that fails to
+import (llm#1280: one broken plugin broke every command); here a failure is recorded by plugin name and
+the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
+leak into other tests (datasette#2627).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from typing import Any, Literal
+
+import pluggy
+from pydantic import BaseModel
+
+from . import hookspecs
+from .engine import Engine
+from .rules import LoadableEngine
+
+ENTRY_POINT_GROUP = "profiler_rules"
+LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
+DISABLED_PLUGINS_VARIABLE = "PROFILER_RULES_DISABLED_PLUGINS"
+BUILTIN_PLUGINS: tuple[str, ...] = ("missions", "recipes")
+"""Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
+
+_ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_RESERVED_NAMES = frozenset({"ruleset", "tests"})
+
+PluginSource = Literal["builtin", "entry point", "given"]
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """What ``profiler-rules plugins`` shows of one plugin."""
+
+    name: str
+    source: PluginSource
+    module: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    hooks: tuple[str, ...] = ()
+    engines: tuple[str, ...] = ()
+    status: Literal["loaded", "disabled", "error"] = "loaded"
+    errors: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "hooks": list(self.hooks),
+            "engines": list(self.engines),
+            "status": self.status,
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PluginRegistry:
+    """The outcome of plugin discovery: the usable engines, in run order, and every plugin's story."""
+
+    engines: tuple[LoadableEngine, ...]
+    plugins: tuple[PluginInfo, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """One line per plugin fault, naming the plugin."""
+        return tuple(f"plugin '{info.name}': {error}" for info in self.plugins for error in info.errors)
+
+    @property
+    def ignored_stems(self) -> frozenset[str]:
+        """Rule-file stems of plugins that are disabled or broken, whose files are not 'unknown'."""
+        return frozenset(info.name for info in self.plugins if info.status != "loaded")
+
+
+@dataclass
+class _Candidate:
+    info: PluginInfo
+    plugin: Any = None
+    errors: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)
+
+
+def discover_plugins(
+    extra: Iterable[object] = (),
+    *,
+    entry_points: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> PluginRegistry:
+    """Load built-in plugins, entry-point plugins and ``extra`` plugin objects, and collect their engines.
+
+    ``PROFILER_RULES_DISABLED_PLUGINS`` (comma-separated names) disables any plugin, built-in ones
+    included; ``PROFILER_RULES_LOAD_PLUGINS``, when set, loads only the entry-point plugins it names.
+    """
+    environ = os.environ if environ is None else environ
+    disabled = _names(environ.get(DISABLED_PLUGINS_VARIABLE))
+    allowed = _names(environ[LOAD_PLUGINS_VARIABLE]) if LOAD_PLUGINS_VARIABLE in environ else None
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    candidates = [*_builtin(disabled)]
+    if entry_points:
+        candidates.extend(_from_entry_points(disabled, allowed))
+    candidates.extend(_Candidate(PluginInfo(_object_name(plugin), "given"), plugin) for plugin in extra)
+    for candidate in candidates:
+        if candidate.plugin is not None and not candidate.errors:
+            _register(manager, candidate)
+    manager.check_pending()
+    engines = _collect_engines(manager, candidates)
+    return PluginRegistry(engines, tuple(_finish(candidate, manager) for candidate in candidates))
+
+
+def _names(value: str | None) -> frozenset[str]:
+    return frozenset(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+def _object_name(plugin: object) -> str:
+    return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+
+
+def _builtin(disabled: frozenset[str]) -> Iterable[_Candidate]:
+    for name in BUILTIN_PLUGINS:
+        module = f"profiler_rules.plugins.{name}"
+        candidate = _Candidate(PluginInfo(name, "builtin", module, "profiler-rules", _own_version()))
+        if name in disabled:
+            candidate.info = _with(candidate.info, status="disabled")
+        else:
+            _import(candidate, lambda module=module: importlib.import_module(module))
+        yield candidate
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version("profiler-rules")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _from_entry_points(disabled: frozenset[str], allowed: frozenset[str] | None) -> Iterable[_Candidate]:
+    seen: set[tuple[str, str]] = set()
+    found = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name)
+    for point in found:
+        # The same distribution can be on the path twice (an editable install beside a wheel).
+        if (point.name, point.value) in seen:
+            continue
+        seen.add((point.name, point.value))
+        dist = point.dist
+        info = PluginInfo(
+            point.name,
+            "entry point",
+            point.module,
+            dist.name if dist else None,
+            dist.version if dist else None,
+        )
+        candidate = _Candidate(info)
+        if point.name in disabled or (allowed is not None and point.name not in allowed):
+            candidate.info = _with(info, status="disabled")
+        else:
+            _import(candidate, point.load)
+        yield candidate
+
+
+def _import(candidate: _Candidate, load: Any) -> None:
+    try:
+        candidate.plugin = load()
+    except Exception as error:  # noqa: BLE001 - any import failure is this plugin's fault, reported by name
+        candidate.errors.append(f"failed to import: {type(error).__name__}: {error}")
+
+
+def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:
+    try:
+        manager.register(candidate.plugin, name=candidate.info.name)
+    except Exception as error:  # noqa: BLE001 - pluggy's ValueError or PluginValidationError, by plugin
+        candidate.errors.append(f"failed to register: {error}")
+        return
+    # check_pending() for this plugin alone, so a misspelled hook name is reported against it.
+    unknown = [caller.name for caller in manager.get_hookcallers(candidate.plugin) or () if not caller.has_spec()]
+    if unknown:
+        manager.unregister(candidate.plugin)
+        candidate.errors.append(f"implements unknown hooks: {', '.join(sorted(unknown))}")
+
+
+def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]) -> tuple[LoadableEngine, ...]:
+    implementations = {impl.plugin: impl for impl in manager.hook.profiler_rules_register_engines.get_hookimpls()}
+    engines: dict[str, LoadableEngine] = {}
+    owners: dict[str, str] = {}
+    for candidate in candidates:
+        impl = implementations.get(candidate.plugin) if candidate.plugin is not None else None
+        if impl is None or candidate.errors:
+            continue
+        offered: list[Any] = []
+        try:
+            impl.function(register=offered.append)
+        except Exception as error:  # noqa: BLE001 - a plugin's fault, reported by name
+            candidate.errors.append(f"failed to register its engines: {type(error).__name__}: {error}")
+            continue
+        for engine in offered:
+            problem = _engine_problem(engine, owners)
+            if problem is None:
+                try:
+                    engines[engine.name] = LoadableEngine.prepare(engine)
+                except ValueError as error:
+                    problem = f"engine '{engine.name}': {error}"
+            if problem:
+                candidate.errors.append(problem)
+            else:
+                owners[engine.name] = candidate.info.name
+                candidate.engines.append(engine.name)
+    return tuple(engines.values())
+
+
+def _engine_problem(engine: Any, owners: Mapping[str, str]) -> str | None:
+    if not isinstance(engine, Engine):
+        return f"registered {type(engine).__name__!r}, which is not a profiler_rules.Engine"
+    name = getattr(engine, "name", None)
+    if not isinstance(name, str) or not _ENGINE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+        return f"engine name {name!r} is not a lowercase identifier (or is reserved)"
+    if name in owners:
+        return f"engine '{name}' is already registered by plugin '{owners[name]}'"
+    model = getattr(engine, "rules_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return f"engine '{name}' has no rules_model (a pydantic model class)"
+    for attribute in ("schema_file", "default_rules_file"):
+        if getattr(engine, attribute, None) is None:
+            return f"engine '{name}' has no {attribute}"
+    return None
+
+
+def _finish(candidate: _Candidate, manager: pluggy.PluginManager) -> PluginInfo:
+    hooks: tuple[str, ...] = ()
+    if candidate.plugin is not None and manager.is_registered(candidate.plugin):
+        hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(candidate.plugin) or ()))
+    status = candidate.info.status
+    if candidate.errors:
+        status = "error"
+    return _with(candidate.info, hooks=hooks, engines=tuple(candidate.engines), status=status, errors=tuple(candidate.errors))
+
+
+def _with(info: PluginInfo, **changes: Any) -> PluginInfo:
+    return replace(info, **changes)

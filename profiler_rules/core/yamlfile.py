@@ -1,0 +1,273 @@
+"""Strict YAML for rule files: one loader for the runtime, ``check`` and pre-commit.
+
+The document is built from libyaml's event stream rather than from its composed nodes: the C composer
+expands aliases before we could see them (a 300-byte alias bomb becomes gigabytes), and PyYAML keeps the
+last of two duplicate keys without a word. Walking the events ourselves lets us refuse anchors, aliases,
+tags, duplicate keys and deep nesting before any of it is built, and keep a position for every node.
+
+Plain scalars are resolved with the YAML 1.2 core schema, not PyYAML's YAML 1.1 one, so ``yes``, ``on``,
+``2026-01-01`` and ``1:30`` stay strings and fail a schema that wants a number or a boolean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+JsonPath = tuple[str | int, ...]
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def format_path(path: JsonPath) -> str:
+    """Render a JSON path the way problems show it: ``categories.web.skill_codes[2]``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.isidentifier():
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """A loaded rule file: plain data plus the 1-based ``(line, column)`` of every node.
+
+    ``value_positions`` maps a JSON path to where its value starts, ``key_positions`` to where its key is
+    written. ``dropped`` holds the paths whose value was refused (an alias), so that the schema does
+    not report them a second time.
+    """
+
+    data: Any
+    value_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    dropped: set[JsonPath] = field(default_factory=set)
+
+    def position(self, path: JsonPath, *, at_key: bool = False) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        positions = self.key_positions if at_key else self.value_positions
+        for end in range(len(path), -1, -1):
+            found = positions.get(path[:end]) or self.value_positions.get(path[:end])
+            if found:
+                return found
+        return (1, 1)
+
+    def is_dropped(self, path: JsonPath) -> bool:
+        return any(path[: len(gone)] == gone for gone in self.dropped)
+
+
+def resolve_plain(text: str) -> Any:
+    """Resolve an unquoted scalar by the YAML 1.2 core schema; anything else stays a string.
+
+    ``.inf`` and ``.nan`` are deliberately left as strings: no rule wants them.
+    """
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+class _Fatal(Exception):
+    """Stops reading a file whose structure cannot be trusted any further."""
+
+
+@dataclass(slots=True)
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    path: JsonPath
+    keep: bool  # False inside the value of a duplicate key: built, then thrown away
+    key: str | None = None
+    key_position: tuple[int, int] | None = None
+    key_is_duplicate: bool = False
+
+
+class _Builder:
+    """Turns libyaml events into data and positions, collecting every problem it can."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.document = YamlDocument(data=None)
+        self.stack: list[_Frame] = []
+        self.documents = 0
+
+    def problem(self, position: tuple[int, int], message: str, path: JsonPath = ()) -> None:
+        line, column = position
+        self.problems.append(Problem(self.file, line, column, message, format_path(path)))
+
+    def build(self, events: Iterator[yaml.Event]) -> None:
+        for event in events:
+            position = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    self.problem(position, "a rule file holds one YAML document; remove the second '---'")
+                    raise _Fatal
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                self.start_collection(event, position)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                self.end_collection()
+            elif isinstance(event, yaml.ScalarEvent):
+                self.scalar(event, position)
+            elif isinstance(event, yaml.AliasEvent):
+                self.alias(event, position)
+
+    def next_path(self) -> JsonPath:
+        """The path the next node will have."""
+        if not self.stack:
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            return (*frame.path, len(frame.container))
+        return frame.path if frame.key is None else (*frame.path, frame.key)
+
+    def check_node(self, event: yaml.NodeEvent, position: tuple[int, int]) -> None:
+        if event.anchor is not None:
+            message = f"anchors (&{event.anchor}) are not allowed; write the value out"
+            self.problem(position, message, self.next_path())
+        if getattr(event, "tag", None) is not None and not _implicit(event):
+            message = f"tags ({event.tag}) are not allowed; write the plain value"
+            self.problem(position, message, self.next_path())
+
+    def place(self, value: Any, position: tuple[int, int]) -> tuple[JsonPath, bool]:
+        """Attach a finished value to its parent; return its path and whether it is kept."""
+        if not self.stack:
+            self.document.data = value
+            self.document.value_positions[()] = position
+            return (), True
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            path = (*frame.path, len(frame.container))
+            frame.container.append(value)
+            keep = frame.keep
+        else:
+            assert frame.key is not None
+            path = (*frame.path, frame.key)
+            keep = frame.keep and not frame.key_is_duplicate
+            if keep:
+                frame.container[frame.key] = value
+                assert frame.key_position is not None
+                self.document.key_positions[path] = frame.key_position
+            frame.key = None
+        if keep:
+            self.document.value_positions[path] = position
+        return path, keep
+
+    def expecting_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].container, dict) and self.stack[-1].key is None
+
+    def start_collection(self, event: yaml.NodeEvent, position: tuple[int, int]) -> None:
+        if self.expecting_key():
+            self.problem(position, "a key must be a plain name, not a mapping or a list")
+            raise _Fatal
+        self.check_node(event, position)
+        if len(self.stack) >= MAX_DEPTH:
+            self.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed")
+            raise _Fatal
+        container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        path, keep = self.place(container, position)
+        self.stack.append(_Frame(container, path, keep))
+
+    def end_collection(self) -> None:
+        self.stack.pop()
+
+    def scalar(self, event: yaml.ScalarEvent, position: tuple[int, int]) -> None:
+        self.check_node(event, position)
+        if self.expecting_key():
+            self.key(event.value, position)
+            return
+        value = resolve_plain(event.value) if event.implicit[0] else event.value
+        self.place(value, position)
+
+    def key(self, name: str, position: tuple[int, int]) -> None:
+        frame = self.stack[-1]
+        frame.key = name
+        frame.key_position = position
+        frame.key_is_duplicate = name in frame.container
+        if frame.key_is_duplicate and frame.keep:
+            first_line = self.document.key_positions[(*frame.path, name)][0]
+            self.problem(
+                position,
+                f"duplicate key '{name}' (first defined on line {first_line}); remove one of them",
+                (*frame.path, name),
+            )
+
+    def alias(self, event: yaml.AliasEvent, position: tuple[int, int]) -> None:
+        if self.expecting_key():
+            self.problem(position, "a key must be a plain name, not an alias")
+            raise _Fatal
+        message = f"aliases (*{event.anchor}) are not allowed; write the value out"
+        self.problem(position, message, self.next_path())
+        path, keep = self.place(None, position)
+        if keep:
+            self.document.dropped.add(path)
+
+
+def _implicit(event: yaml.NodeEvent) -> bool:
+    implicit = getattr(event, "implicit", True)
+    return any(implicit) if isinstance(implicit, tuple) else bool(implicit)
+
+
+def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse rule-file text strictly. Returns the document (``None`` if unreadable) and its problems."""
+    builder = _Builder(file)
+    try:
+        builder.build(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except _Fatal:
+        return None, builder.problems
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        position = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        builder.problem(position, f"invalid YAML: {error.problem or error.context}")
+        return None, builder.problems
+    except yaml.YAMLError as error:
+        builder.problems.append(Problem(file, None, None, f"invalid YAML: {error}"))
+        return None, builder.problems
+    return builder.document, builder.problems
+
+
+def read_yaml_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem], bytes]:
+    """Read and parse one rule file, refusing files over 1 MiB and bytes that are not UTF-8.
+
+    Returns the document, its problems and the raw bytes (for the rule set's digest).
+    """
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        return None, [Problem(file, None, None, f"cannot read the file: {error.strerror or error}")], b""
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [Problem(file, None, None, "the file is larger than 1 MiB; rule files are small")], raw
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x})"
+        return None, [Problem(file, line, column, message)], raw
+    document, problems = parse_yaml(text.removeprefix("\ufeff"), file)
+    return document, problems, raw

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -47,12 +48,22 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
+def _within(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low:g} to {high:g}")
+        return value
+
+    return AfterValidator(check)
+
+
 _Number = BeforeValidator(_not_a_bool)
-Percent = Annotated[float, _Number, Field(ge=0, le=100, allow_inf_nan=False)]
+_Finite = Field(allow_inf_nan=False)
+Percent = Annotated[float, _Number, _Finite, _within(0, 100)]
 """A 0-100 score; numeric strings such as "62.40" are read as numbers."""
-TraitMean = Annotated[float, _Number, Field(ge=0, le=10, allow_inf_nan=False)]
+TraitMean = Annotated[float, _Number, _Finite, _within(0, 10)]
 """A behavioral mean on the platform's 0-10 scale."""
-Fraction = Annotated[float, _Number, Field(ge=0, le=1, allow_inf_nan=False)]
+Fraction = Annotated[float, _Number, _Finite, _within(0, 1)]
 Count = Annotated[int, _Number, Field(ge=0)]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")

@@ -236,9 +236,12 @@ def _load_file(
 
 def _schema_problems(validator: jsonschema.protocols.Validator, document: YamlDocument, file: str) -> list[Problem]:
     found = []
-    for error in validator.iter_errors(document.data):
+    errors = list(validator.iter_errors(document.data))
+    # A value of the wrong type also fails its enum, range and pattern; the type is the news.
+    mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
+    for error in errors:
         path: JsonPath = tuple(error.absolute_path)
-        if document.is_dropped(path):
+        if document.is_dropped(path) or (path in mistyped and error.validator != "type"):
             continue
         if error.validator == "additionalProperties" and error.validator_value is False:
             found.extend(_unknown_keys(error, path, document, file))

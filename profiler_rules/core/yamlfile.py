@@ -186,7 +186,7 @@ class _Builder:
             raise _Fatal
         self.check_node(event, position)
         if len(self.stack) >= MAX_DEPTH:
-            self.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed")
+            self.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed", self.next_path())
             raise _Fatal
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
         path, keep = self.place(container, position)
@@ -242,7 +242,10 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         position = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        builder.problem(position, f"invalid YAML: {error.problem or error.context}")
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            builder.problem(position, "tabs are not allowed in YAML indentation; use spaces")
+        else:
+            builder.problem(position, f"invalid YAML: {error.problem or error.context}")
         return None, builder.problems
     except yaml.YAMLError as error:
         builder.problems.append(Problem(file, None, None, f"invalid YAML: {error}"))

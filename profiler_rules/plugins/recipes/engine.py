@@ -247,7 +247,7 @@ class _Analysis:
         index, band = self.settings.band(score)
         self.explain.append(self.rules.explain(rule, f"{what} {score:g} is below {cutoff} → gap"))
         message = f"{what} {score:g} is below {band.below:g} → priority {band.priority}"
-        self.explain.append(self.rules.explain(("priority_bands", index), message))
+        self.explain.append(self.rules.explain(("priority_bands", index, "below"), message))
         return band.priority
 
     def behavioral(self, result: ProfilerResult) -> None:

@@ -244,6 +244,9 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         position = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         if mark is not None and text[mark.index : mark.index + 1] == "\t":
             builder.problem(position, "tabs are not allowed in YAML indentation; use spaces")
+        elif "maximum nesting depth" in str(error.problem):
+            # libyaml 0.2.5+ has its own limit, which its scanner can meet before we see the events.
+            builder.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed")
         else:
             builder.problem(position, f"invalid YAML: {error.problem or error.context}")
         return None, builder.problems

@@ -133,6 +133,7 @@ class Dispatcher:
         context = Context(
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
             self.prepare_catalogs(catalogs).items,
+            ruleset.rules,
         )
         engines = {
             item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines

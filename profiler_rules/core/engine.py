@@ -64,14 +64,20 @@ class Rules(Generic[SettingsT]):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a dispatch brings besides the result: the viewer (or ``None``) and the catalogs."""
+    """What a dispatch brings besides the result: the viewer (or ``None``), the catalogs, and the
+    rule set the dispatch runs under."""
 
     viewer: Viewer | None
     catalogs: Mapping[str, tuple[Any, ...]]
+    rules: Mapping[str, Rules[Any]]
 
     def catalog(self, name: str) -> tuple[Any, ...] | None:
         """The validated items of catalog ``name``, or ``None`` when the host passed none."""
         return self.catalogs.get(name)
+
+    def rules_of(self, engine: str) -> Rules[Any]:
+        """Another engine's rules, for an engine that declares it in ``uses_rules_of``."""
+        return self.rules[engine]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,9 @@ class Engine:
 
     requires_complete: ClassVar[bool] = True
     """When true, the core answers "skipped" for results that are not finished or locked."""
+
+    uses_rules_of: ClassVar[tuple[str, ...]] = ()
+    """Other engines whose rules this one reads through ``context.rules_of``; without them it is not loaded."""
 
     def evaluate(self, result: ProfilerResult, rules: Rules[Any], context: Context) -> Outcome:
         """Decide for one result. Runs for every result: no file access, no validation, no setup here."""

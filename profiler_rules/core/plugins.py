@@ -28,7 +28,7 @@ from .rules import LoadableEngine
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
 DISABLED_PLUGINS_VARIABLE = "PROFILER_RULES_DISABLED_PLUGINS"
-BUILTIN_PLUGINS: tuple[str, ...] = ("missions", "recipes")
+BUILTIN_PLUGINS: tuple[str, ...] = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
 """Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
 
 _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -215,7 +215,23 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
             else:
                 owners[engine.name] = candidate.info.name
                 candidate.engines.append(engine.name)
+    _drop_unmet_needs(engines, owners, {candidate.info.name: candidate for candidate in candidates})
     return tuple(engines.values())
+
+
+def _drop_unmet_needs(engines: dict[str, LoadableEngine], owners: dict[str, str], candidates: Mapping[str, _Candidate]) -> None:
+    """Refuse engines that read the rules of an engine that is not loaded, until none is left."""
+    changed = True
+    while changed:
+        changed = False
+        for name, item in list(engines.items()):
+            missing = [need for need in item.engine.uses_rules_of if need not in engines]
+            if missing:
+                del engines[name]
+                candidate = candidates[owners[name]]
+                candidate.engines.remove(name)
+                candidate.errors.append(f"engine '{name}' reads the rules of {', '.join(missing)}, which is not loaded")
+                changed = True
 
 
 def _engine_problem(engine: Any, owners: Mapping[str, str]) -> str | None:

@@ -18,6 +18,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "AccessDecision",
+    "AggregateReport",
     "AptitudeCounts",
     "Catalogs",
     "Context",
@@ -37,12 +39,16 @@ __all__ = [
     "RulesError",
     "RulesetStamp",
     "RuleViolation",
+    "Subject",
     "Viewer",
     "hookimpl",
     "percentage_of",
 ]
 
 _HOMES = {
+    "AccessDecision": "access",
+    "Subject": "access",
+    "AggregateReport": "models",
     "Catalogs": "dispatcher",
     "Dispatcher": "dispatcher",
     "Context": "engine",
@@ -82,11 +88,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .core.access import AccessDecision, Subject
     from .core.dispatcher import Catalogs, Dispatcher
     from .core.engine import Context, Engine, Outcome, Rules, RuleViolation
     from .core.errors import FieldError, InvalidInputError, Problem, ProfilerRulesError, RulesError
     from .core.hookspecs import hookimpl
     from .core.models import (
+        AggregateReport,
         AptitudeCounts,
         DispatchReport,
         EngineReport,

@@ -21,8 +21,12 @@ def catalogs() -> dict[str, Any]:
     return json.loads((EXAMPLES / "catalogs.json").read_text())
 
 
+def viewer() -> dict[str, Any]:
+    return json.loads((EXAMPLES / "viewer.json").read_text())
+
+
 def test_report_shape(dispatcher: Dispatcher) -> None:
-    report = dispatcher.dispatch(example(), catalogs=catalogs()).model_dump(mode="json")
+    report = dispatcher.dispatch(example(), catalogs=catalogs(), viewer=viewer()).model_dump(mode="json")
     assert list(report) == ["session_id", "user_id", "ruleset", "engines"]
     assert report["ruleset"] == {"digest": dispatcher.ruleset.digest, "version": "1.0.0"}
     assert list(report["engines"]) == list(dispatcher.engines)
@@ -36,8 +40,8 @@ def test_report_shape(dispatcher: Dispatcher) -> None:
 
 
 def test_same_input_and_rules_give_byte_identical_json(dispatcher: Dispatcher) -> None:
-    first = dispatcher.dispatch(example(), catalogs=catalogs()).model_dump_json()
-    again = Dispatcher.from_rules(entry_points=False).dispatch(json.dumps(example()), catalogs=catalogs()).model_dump_json()
+    first = dispatcher.dispatch(example(), catalogs=catalogs(), viewer=viewer()).model_dump_json()
+    again = Dispatcher.from_rules(entry_points=False).dispatch(json.dumps(example()), catalogs=catalogs(), viewer=viewer()).model_dump_json()
     assert first == again
 
 
@@ -55,9 +59,9 @@ def test_dispatch_from_many_threads_equals_serial_dispatch(dispatcher: Dispatche
         item["aptitude_breakdown"]["networking"] = index % 101
         item["difficulty_selection"] = ["novice", "elite", "advanced", " Intermediate", "unknown"][index % 5]
         inputs.append(item)
-    serial = [dispatcher.dispatch(item, catalogs=prepared).model_dump_json() for item in inputs]
+    serial = [dispatcher.dispatch(item, catalogs=prepared, viewer=viewer()).model_dump_json() for item in inputs]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        threaded = list(pool.map(lambda item: dispatcher.dispatch(item, catalogs=prepared).model_dump_json(), inputs))
+        threaded = list(pool.map(lambda item: dispatcher.dispatch(item, catalogs=prepared, viewer=viewer()).model_dump_json(), inputs))
     assert threaded == serial
 
 

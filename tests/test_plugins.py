@@ -27,7 +27,7 @@ def plugin(dispatcher: Dispatcher, name: str):  # type: ignore[no-untyped-def]
 def test_an_installed_engine_runs_with_its_own_schema_and_rules(site: Path) -> None:
     install_plugin(site, "badges_engine", entry_point="badges", dist="badges-engine")
     dispatcher = Dispatcher.from_rules()
-    assert dispatcher.engines == ("missions", "recipes", "badges")
+    assert dispatcher.engines == (*BUILTIN_PLUGINS, "badges")
     report = dispatcher.dispatch(result(scores={"overall": 75}))
     badges = report.engines["badges"]
     assert badges.status == "ok"
@@ -68,7 +68,7 @@ def test_the_cli_finds_an_installed_engine(tmp_path: Path) -> None:
     assert badges["engines"] == ["badges"]
     assert badges["hooks"] == ["profiler_rules_register_engines"]
     assert badges["rules_files"][0].endswith("badges_engine/badges.yaml")
-    assert run_cli("check", env=env).stdout.startswith("ok: rules of 3 engine(s)")
+    assert run_cli("check", env=env).stdout.startswith(f"ok: rules of {len(BUILTIN_PLUGINS) + 1} engine(s)")
     assert run_cli("schema", "badges", env=env).json()["title"] == "Badges rules"
     (tmp_path / "r.json").write_text('{"session_id": "s", "user_id": "u", "status": "finished", "scores": {"overall": 90}}')
     dispatched = run_cli("dispatch", str(tmp_path / "r.json"), env=env)
@@ -92,7 +92,7 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_others_answer(site: P
     install_plugin(site, "broken_at_import", entry_point="broken")
     install_plugin(site, "badges_engine", entry_point="badges")
     dispatcher = Dispatcher.from_rules()
-    assert dispatcher.engines == ("missions", "recipes", "badges")
+    assert dispatcher.engines == (*BUILTIN_PLUGINS, "badges")
     assert dispatcher.plugin_problems == (
         "plugin 'broken': failed to import: ImportError: No module named 'a_missing_dependency'",
     )
@@ -153,7 +153,7 @@ def test_an_engine_that_raises_is_an_error_in_its_own_report(site: Path, tmp_pat
 def test_registration_faults_are_reported_by_plugin_name(site: Path, name: str, problem: str) -> None:
     faulty = load_faulty(site)
     dispatcher = Dispatcher.from_rules(plugins=[getattr(faulty, name)()], entry_points=False)
-    assert dispatcher.engines == ("missions", "recipes")
+    assert dispatcher.engines == BUILTIN_PLUGINS
     assert dispatcher.plugin_problems == (f"plugin '{name}': {problem}",)
 
 
@@ -161,7 +161,7 @@ def test_an_engine_with_an_invalid_schema_is_refused(site: Path, tmp_path: Path)
     faulty = load_faulty(site)
     (site / "faulty_engines" / "schema.json").write_text('{"type": "objekt"}')
     dispatcher = Dispatcher.from_rules(plugins=[faulty.RaisingPlugin()], entry_points=False)
-    assert dispatcher.engines == ("missions", "recipes")
+    assert dispatcher.engines == BUILTIN_PLUGINS
     assert "is not valid draft-07" in dispatcher.plugin_problems[0]
 
 
@@ -172,7 +172,7 @@ def test_the_block_list_disables_any_plugin(site: Path, monkeypatch: pytest.Monk
     install_plugin(site, "badges_engine", entry_point="badges")
     monkeypatch.setenv("PROFILER_RULES_DISABLED_PLUGINS", "badges, recipes")
     dispatcher = Dispatcher.from_rules()
-    assert dispatcher.engines == ("missions",)
+    assert dispatcher.engines == tuple(name for name in BUILTIN_PLUGINS if name != "recipes")
     assert plugin(dispatcher, "recipes").status == "disabled"
     assert plugin(dispatcher, "badges").status == "disabled"
 
@@ -182,7 +182,7 @@ def test_the_allow_list_loads_only_the_entry_points_it_names(site: Path, monkeyp
     install_plugin(site, "broken_at_import", entry_point="broken")
     monkeypatch.setenv("PROFILER_RULES_LOAD_PLUGINS", "badges")
     dispatcher = Dispatcher.from_rules()
-    assert dispatcher.engines == ("missions", "recipes", "badges")
+    assert dispatcher.engines == (*BUILTIN_PLUGINS, "badges")
     assert dispatcher.plugin_problems == ()
     assert plugin(dispatcher, "broken").status == "disabled"
 
@@ -190,12 +190,12 @@ def test_the_allow_list_loads_only_the_entry_points_it_names(site: Path, monkeyp
 def test_an_empty_allow_list_loads_no_entry_points(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install_plugin(site, "badges_engine", entry_point="badges")
     monkeypatch.setenv("PROFILER_RULES_LOAD_PLUGINS", "")
-    assert Dispatcher.from_rules().engines == ("missions", "recipes")
+    assert Dispatcher.from_rules().engines == BUILTIN_PLUGINS
 
 
 def test_a_disabled_engines_rule_file_is_not_unknown(rules_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROFILER_RULES_DISABLED_PLUGINS", "recipes")
-    assert Dispatcher.from_rules(rules_dir, entry_points=False).engines == ("missions",)
+    assert "recipes" not in Dispatcher.from_rules(rules_dir, entry_points=False).engines
 
 
 def test_the_variables_work_from_the_command_line(tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_the_variables_work_from_the_command_line(tmp_path: Path) -> None:
     install_plugin(site, "badges_engine", entry_point="badges")
     env = {"PYTHONPATH": str(site), "PROFILER_RULES_DISABLED_PLUGINS": "badges"}
     report = run_cli("dispatch", "--example", env=env).json()
-    assert list(report["engines"]) == ["missions", "recipes"]
+    assert list(report["engines"]) == list(BUILTIN_PLUGINS)
 
 
 def test_every_dispatcher_has_its_own_plugin_manager(site: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .models import Viewer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXAMPLE_COHORT = "cohort-2026-spring"
 
 
 class CommandError(Exception):
@@ -36,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # Problems reach the user as report fields and warning lines; logging's last-resort handler would
+    # print them a second time, engine tracebacks included.
+    logging.getLogger("profiler_rules").addHandler(logging.NullHandler())
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -76,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
         help="dispatch the bundled example result with the bundled catalogs and viewer",
     )
     dispatch.set_defaults(command="dispatch", run=run_dispatch)
+
+    analytics = commands.add_parser("analytics", help="cohort and enterprise dashboards over a JSONL file of results")
+    _rules_option(analytics)
+    analytics.add_argument("input", nargs="?", metavar="INPUT", help="a JSONL file of results (one per line), or - for standard input")
+    analytics.add_argument("--viewer", metavar="JSON", help="who is asking: JSON text or a JSON file (required unless --example)")
+    analytics.add_argument("--cohort", metavar="ID", help="the cohort's dashboard")
+    analytics.add_argument("--sponsor", metavar="ID", help="the sponsor's (enterprise) dashboard")
+    analytics.add_argument("--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]")
+    analytics.add_argument("--from", dest="date_from", metavar="DATE", help="count results completed on or after this date (YYYY-MM-DD)")
+    analytics.add_argument("--to", dest="date_to", metavar="DATE", help="count results completed on or before this date, all of it")
+    analytics.add_argument(
+        "--example",
+        action="store_true",
+        help=f"the bundled example cohort, roster and viewer (cohort {EXAMPLE_COHORT} unless --cohort or --sponsor)",
+    )
+    analytics.set_defaults(command="analytics", run=run_analytics)
 
     plugins = commands.add_parser("plugins", help="list plugins: version, hooks, engines, rule files, load errors")
     _format_option(plugins)
@@ -144,8 +165,11 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{len(error.problems)} problem(s) in {files} file(s)", file=sys.stderr)
         return EXIT_PROBLEMS
     if args.format == "json":
-        _print_json({"valid": True, "digest": ruleset.digest, "version": ruleset.version, "engines": list(ruleset.rules), "problems": []})
+        warnings = [problem.as_dict() for problem in ruleset.warnings]
+        _print_json({"valid": True, "digest": ruleset.digest, "version": ruleset.version, "engines": list(ruleset.rules), "problems": warnings})
     else:
+        for problem in ruleset.warnings:
+            print(problem.format())
         version = f", version {ruleset.version}" if ruleset.version else ""
         print(f"ok: rules of {len(ruleset.rules)} engine(s) are valid ({ruleset.digest}{version})")
     return EXIT_OK
@@ -174,6 +198,8 @@ def _example_paths() -> dict[str, Any]:
         "input": examples.joinpath("result.json"),
         "catalogs": examples.joinpath("catalogs.json"),
         "viewer": examples.joinpath("viewer.json"),
+        "cohort": examples.joinpath("cohort.jsonl"),
+        "roster": examples.joinpath("roster.json"),
     }
 
 
@@ -285,6 +311,38 @@ def _error_record(line: int, session: Any, message: str, fields: list[str] | Non
     return json.dumps(record, ensure_ascii=False)
 
 
+def run_analytics(args: argparse.Namespace) -> int:
+    from .errors import InvalidInputError
+
+    example = _example_paths() if args.example else {}
+    if args.input and args.example:
+        raise CommandError("give either INPUT or --example, not both")
+    source = args.input or example.get("cohort")
+    if source is None:
+        raise CommandError("analytics needs an INPUT (a JSONL file, or -), or --example")
+    dispatcher = _dispatcher(args.rules)
+    viewer = _viewer(args.viewer, example.get("viewer"))
+    cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
+    roster = _read_json_file(args.roster or example.get("roster"), "roster")
+    with _open_input(source) as stream:
+        try:
+            report = dispatcher.analytics(
+                (line for line in stream),
+                viewer=viewer,
+                cohort_id=cohort,
+                sponsor_id=args.sponsor,
+                roster=roster,
+                date_from=args.date_from,
+                date_to=args.date_to,
+            )
+        except InvalidInputError as error:
+            raise CommandError(str(error)) from None
+    print(report.model_dump_json(indent=2))
+    for warning in report.warnings:
+        print(f"profiler-rules: warning: {warning}", file=sys.stderr)
+    return EXIT_OK if report.status == "ok" and not report.results_invalid else EXIT_PROBLEMS
+
+
 def run_plugins(args: argparse.Namespace) -> int:
     from .plugins import discover_plugins
 
@@ -313,11 +371,13 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from .access import ACCESS_NAME, ACCESS_SCHEMA
     from .plugins import discover_plugins
     from .rules import MANIFEST_NAME, MANIFEST_SCHEMA
 
     registry = discover_plugins()
     schemas: dict[str, Any] = {item.engine.name: dict(item.schema) for item in registry.engines}
+    schemas[ACCESS_NAME] = ACCESS_SCHEMA
     schemas[MANIFEST_NAME] = MANIFEST_SCHEMA
     if args.engine is None:
         _print_json(schemas)

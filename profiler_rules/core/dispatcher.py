@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError
-from .models import DispatchReport, EngineReport, Explanation, ProfilerResult, Viewer, field_errors, validate_input
+from .errors import FieldError, InvalidInputError, ProfilerRulesError
+from .models import AggregateReport, DispatchReport, EngineReport, Explanation, ProfilerResult, Viewer, field_errors, validate_input
 from .plugins import PluginInfo, PluginRegistry, discover_plugins
 from .rules import LoadableEngine, RuleSet, load_ruleset
 
@@ -134,6 +135,7 @@ class Dispatcher:
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
             self.prepare_catalogs(catalogs).items,
             ruleset.rules,
+            ruleset.access,
         )
         engines = {
             item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines
@@ -143,6 +145,79 @@ class Dispatcher:
             user_id=checked.user_id,
             ruleset=ruleset.stamp,
             engines=engines,
+        )
+
+    def aggregate(
+        self,
+        engine: str,
+        results: Iterable[ProfilerResult | Mapping[str, Any] | str | bytes],
+        *,
+        viewer: Viewer | Mapping[str, Any] | None = None,
+        **query: Any,
+    ) -> AggregateReport:
+        """Run one engine over many results, read once; see :meth:`analytics` for the dashboards.
+
+        Invalid results are counted, named in the warnings and left out; they do not stop the pass.
+
+        :raises InvalidInputError: for an invalid viewer or query.
+        :raises ProfilerRulesError: when no loaded engine of that name answers over many results.
+        """
+        ruleset = self._ruleset
+        item = next((item for item in self._engines if item.engine.name == engine), None)
+        if item is None or item.engine.aggregate_query is None:
+            raise ProfilerRulesError(f"no loaded engine named {engine!r} answers over many results")
+        checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
+        checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
+        context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
+        stream = _ResultStream(results)
+        try:
+            outcome = item.engine.aggregate(stream, ruleset.rules[engine], context, checked_query)
+        except Exception as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
+            logger.exception("engine '%s' failed to aggregate", engine)
+            outcome = None
+            failure = f"engine '{engine}' failed: {type(error).__name__}: {error}"
+        else:
+            failure = None if isinstance(outcome, Outcome) else f"engine '{engine}' returned {type(outcome).__name__}, not an Outcome"
+        common = {"engine": engine, "ruleset": ruleset.stamp, "results_read": stream.read, "results_invalid": stream.invalid}
+        if failure is not None or not isinstance(outcome, Outcome):
+            return AggregateReport(status="error", error=failure, warnings=stream.problems(), **common)
+        return AggregateReport(
+            status=outcome.status,
+            output=outcome.output,
+            explain=tuple(outcome.explain),
+            warnings=(*outcome.warnings, *stream.problems()),
+            **common,
+        )
+
+    def analytics(
+        self,
+        results: Iterable[ProfilerResult | Mapping[str, Any] | str | bytes],
+        *,
+        viewer: Viewer | Mapping[str, Any] | None,
+        cohort_id: str | None = None,
+        sponsor_id: str | None = None,
+        roster: Iterable[Mapping[str, Any]] | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+    ) -> AggregateReport:
+        """Cohort and enterprise (sponsor) dashboards over ``results``, any iterable, read once.
+
+        Each learner counts once, by their latest complete result completed from ``date_from`` to
+        ``date_to`` (which includes its whole day). ``roster`` (``[{user_id, cohort_id, sponsor_id,
+        name, email}]``) gives the enrolled learners; without it enrolment figures are ``None``.
+        A viewer the access rules do not allow gets status ``denied`` and no data.
+
+        :raises InvalidInputError: for an invalid viewer, roster or date.
+        """
+        return self.aggregate(
+            "analytics",
+            results,
+            viewer=viewer,
+            cohort_id=cohort_id,
+            sponsor_id=sponsor_id,
+            roster=None if roster is None else list(roster),
+            date_from=date_from,
+            date_to=date_to,
         )
 
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> EngineReport:
@@ -166,6 +241,31 @@ class Dispatcher:
 
 
 _NO_CATALOGS = Catalogs({})
+_LISTED_PROBLEMS = 20
+
+
+class _ResultStream:
+    """Validates results one at a time as an engine reads them, counting and naming the invalid ones."""
+
+    def __init__(self, results: Iterable[Any]) -> None:
+        self._results = results
+        self.read = 0
+        self.invalid = 0
+        self._problems: list[str] = []
+
+    def __iter__(self) -> Iterator[ProfilerResult]:
+        for number, raw in enumerate(self._results, start=1):
+            self.read = number
+            try:
+                yield validate_input(ProfilerResult, raw, "profiler result")
+            except InvalidInputError as error:
+                self.invalid += 1
+                if len(self._problems) < _LISTED_PROBLEMS:
+                    self._problems.append(f"result #{number} left out: {error}")
+
+    def problems(self) -> tuple[str, ...]:
+        more = self.invalid - len(self._problems)
+        return (*self._problems, *([f"... and {more} more invalid result(s)"] if more > 0 else []))
 
 
 def _incomplete(result: ProfilerResult, engine: str) -> Explanation:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from .models import Explanation, ProfilerResult, Viewer
 from .yamlfile import JsonPath, format_path
+
+if TYPE_CHECKING:
+    from .access import AccessDecision, AccessPolicy, Subject
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -70,6 +73,7 @@ class Context:
     viewer: Viewer | None
     catalogs: Mapping[str, tuple[Any, ...]]
     rules: Mapping[str, Rules[Any]]
+    access: AccessPolicy
 
     def catalog(self, name: str) -> tuple[Any, ...] | None:
         """The validated items of catalog ``name``, or ``None`` when the host passed none."""
@@ -78,6 +82,10 @@ class Context:
     def rules_of(self, engine: str) -> Rules[Any]:
         """Another engine's rules, for an engine that declares it in ``uses_rules_of``."""
         return self.rules[engine]
+
+    def check_access(self, view: str, subject: Subject) -> AccessDecision:
+        """Whether this dispatch's viewer may see ``view`` of ``subject``, by the access rules."""
+        return self.access.check(view, self.viewer, subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +134,23 @@ class Engine:
     requires_complete: ClassVar[bool] = True
     """When true, the core answers "skipped" for results that are not finished or locked."""
 
+    access_views: ClassVar[tuple[str, ...]] = ()
+    """The views of ``access.yaml`` this engine checks with ``context.check_access``."""
+
     uses_rules_of: ClassVar[tuple[str, ...]] = ()
     """Other engines whose rules this one reads through ``context.rules_of``; without them it is not loaded."""
+
+    aggregate_query: ClassVar[type[BaseModel] | None] = None
+    """For an engine that also answers over many results: the model of its query parameters."""
 
     def evaluate(self, result: ProfilerResult, rules: Rules[Any], context: Context) -> Outcome:
         """Decide for one result. Runs for every result: no file access, no validation, no setup here."""
         raise NotImplementedError
+
+    def aggregate(self, results: Iterable[ProfilerResult], rules: Rules[Any], context: Context, query: Any) -> Outcome:
+        """Answer over many results, read once, for an engine with an ``aggregate_query``.
+
+        ``results`` yields validated results; invalid ones are counted and reported by the core. Keep
+        memory bounded by what the answer needs (per learner), never by the number of results.
+        """
+        raise NotImplementedError(f"engine '{self.name}' does not aggregate")

@@ -274,6 +274,26 @@ class DispatchReport(BaseModel):
     engines: dict[str, EngineReport]
 
 
+class AggregateReport(BaseModel):
+    """An engine's answer over many results (the analytics dashboards), under one rule set.
+
+    ``results_read`` counts the results given; ``results_invalid`` those that failed validation,
+    each named in ``warnings`` (the first ones) and left out of the answer.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    engine: str
+    ruleset: RulesetStamp
+    status: EngineStatus
+    output: Any = None
+    explain: tuple[Explanation, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    results_read: int = 0
+    results_invalid: int = 0
+
+
 def field_errors(error: ValidationError) -> list[FieldError]:
     """pydantic's errors as dotted field names and plain messages."""
     found = []

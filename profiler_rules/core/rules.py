@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ValidationError
 
+from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
 from .engine import Engine, Rules, RuleViolation
 from .errors import Problem, RulesError
 from .models import RulesetStamp
@@ -47,6 +49,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
 
 
 _MANIFEST_VALIDATOR = jsonschema.Draft7Validator(MANIFEST_SCHEMA)
+_ACCESS_VALIDATOR = jsonschema.Draft7Validator(ACCESS_SCHEMA)
 
 
 class _Manifest(BaseModel):
@@ -84,12 +87,15 @@ def read_schema(source: Traversable | Path) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """An immutable, fully validated rule set: each engine's rules, the digest and the version."""
+    """An immutable, fully validated rule set: each engine's rules, the access policy, the digest and
+    the version."""
 
     rules: Mapping[str, Rules[Any]]
+    access: AccessPolicy
     digest: str
     version: str | None
     directory: str | None
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def stamp(self) -> RulesetStamp:
@@ -97,12 +103,23 @@ class RuleSet:
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
-    """Where one rule file is read from and how problems name it."""
+class _Kind:
+    """One kind of rule file: an engine's, or one the core owns (the manifest, the access rules)."""
 
     stem: str
-    path: Traversable | Path
-    display: str
+    validator: jsonschema.protocols.Validator
+    model: type[BaseModel]
+    default: Traversable | Path
+    required: bool
+    what: str
+
+
+def _core_kinds() -> list[_Kind]:
+    packaged = files("profiler_rules").joinpath("rules")
+    return [
+        _Kind(MANIFEST_NAME, _MANIFEST_VALIDATOR, _Manifest, packaged.joinpath(f"{MANIFEST_NAME}{RULES_SUFFIX}"), False, "the manifest"),
+        _Kind(ACCESS_NAME, _ACCESS_VALIDATOR, AccessRules, packaged.joinpath(f"{ACCESS_NAME}{RULES_SUFFIX}"), True, "the access rules"),
+    ]
 
 
 def load_ruleset(
@@ -111,68 +128,74 @@ def load_ruleset(
     *,
     ignored_stems: Iterable[str] = (),
 ) -> RuleSet:
-    """Load the rules of ``engines`` from ``directory`` (``None``: each engine's shipped default).
+    """Load the rules of ``engines`` and the core's files from ``directory``.
 
-    ``ignored_stems`` names rule files that belong to disabled or broken plugins and are not reported
-    as unknown. Raises :class:`RulesError` listing every problem of every file.
+    With ``directory=None`` each engine's shipped default file is read, and the packaged manifest and
+    access rules. ``ignored_stems`` names rule files that belong to disabled or broken plugins and are
+    not reported as unknown. Raises :class:`RulesError` listing every problem of every file.
     """
+    kinds = _core_kinds() + [
+        _Kind(item.engine.name, item.validator, item.engine.rules_model, item.engine.default_rules_file, True, f"engine '{item.engine.name}'")
+        for item in engines
+    ]
     problems: list[Problem] = []
-    sources = _sources(engines, directory, set(ignored_stems), problems)
+    loaded: dict[str, Rules[Any]] = {}
     digest = hashlib.sha256()
-    rules: dict[str, Rules[Any]] = {}
-    manifest = _Manifest()
-    for source in sorted(sources.values(), key=lambda source: source.stem):
-        if source.stem == MANIFEST_NAME:
-            loaded, raw = _load_file(source, _MANIFEST_VALIDATOR, _Manifest, problems)
-            manifest = loaded.settings if loaded else manifest
-        else:
-            engine = next(item for item in engines if item.engine.name == source.stem)
-            loaded, raw = _load_file(source, engine.validator, engine.engine.rules_model, problems)
-            if loaded:
-                rules[source.stem] = loaded
-        digest.update(source.stem.encode() + b"\0" + hashlib.sha256(raw).digest())
+    for kind, path, display in _locate(kinds, directory, set(ignored_stems), problems):
+        rules, raw = _load_file(path, display, kind.validator, kind.model, problems)
+        if rules is not None:
+            loaded[kind.stem] = rules
+        digest.update(kind.stem.encode() + b"\0" + hashlib.sha256(raw).digest())
     if problems:
         raise RulesError(sorted(problems, key=_problem_order))
-    ordered = {item.engine.name: rules[item.engine.name] for item in engines}
-    display = None if directory is None else str(directory)
-    return RuleSet(ordered, f"sha256:{digest.hexdigest()}", manifest.version, display)
+    manifest = loaded[MANIFEST_NAME].settings if MANIFEST_NAME in loaded else _Manifest()
+    return RuleSet(
+        rules={item.engine.name: loaded[item.engine.name] for item in engines},
+        access=AccessPolicy(loaded[ACCESS_NAME]),
+        digest=f"sha256:{digest.hexdigest()}",
+        version=manifest.version,
+        directory=None if directory is None else str(directory),
+        warnings=tuple(_unused_views(loaded[ACCESS_NAME], engines)),
+    )
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:
     return (problem.file, problem.line or 0, problem.column or 0)
 
 
-def _sources(
-    engines: Sequence[LoadableEngine],
+def _locate(
+    kinds: list[_Kind],
     directory: Path | None,
     ignored: set[str],
     problems: list[Problem],
-) -> dict[str, _Source]:
-    if directory is None:
-        sources = {}
-        for item in engines:
-            default = item.engine.default_rules_file
-            sources[item.engine.name] = _Source(item.engine.name, default, _packaged(default))
-        manifest = _packaged_manifest()
-        if manifest.is_file():
-            sources[MANIFEST_NAME] = _Source(MANIFEST_NAME, manifest, _packaged(manifest))
-        return sources
-    if not directory.is_dir():
+) -> list[tuple[_Kind, Traversable | Path, str]]:
+    """Where each kind's file is, in stem order; a missing required file is a problem."""
+    found: list[tuple[_Kind, Traversable | Path, str]] = []
+    if directory is not None and not directory.is_dir():
         problems.append(Problem(str(directory), None, None, "no such rules directory"))
-        return {}
-    sources = {}
-    names = [item.engine.name for item in engines]
-    for name in names:
-        path = directory / f"{name}{RULES_SUFFIX}"
+        return found
+    for kind in sorted(kinds, key=lambda kind: kind.stem):
+        path: Traversable | Path = kind.default if directory is None else directory / f"{kind.stem}{RULES_SUFFIX}"
+        display = _packaged(path) if directory is None else str(path)
         if path.is_file():
-            sources[name] = _Source(name, path, str(path))
-        else:
-            problems.append(Problem(str(path), None, None, f"missing rule file of engine '{name}'"))
-    manifest = directory / f"{MANIFEST_NAME}{RULES_SUFFIX}"
-    if manifest.is_file():
-        sources[MANIFEST_NAME] = _Source(MANIFEST_NAME, manifest, str(manifest))
-    problems.extend(_unknown_files(directory, {*names, MANIFEST_NAME}, ignored))
-    return sources
+            found.append((kind, path, display))
+        elif kind.required:
+            problems.append(Problem(display, None, None, f"missing rule file of {kind.what}"))
+    if directory is not None:
+        problems.extend(_unknown_files(directory, {kind.stem for kind in kinds}, ignored))
+    return found
+
+
+def _unused_views(access: Rules[AccessRules], engines: Sequence[LoadableEngine]) -> list[Problem]:
+    """Views of access.yaml that no loaded engine checks. A warning, not an error: the engine may be
+    disabled, and a misspelt view only denies (the safe side), but its author should hear of it."""
+    checked = {view for item in engines for view in item.engine.access_views}
+    known = ", ".join(sorted(checked)) or "none"
+    return [
+        Problem(access.file, access.line_of(view), 1, f"no loaded engine checks view '{view}' (views checked: {known})", view, "warning")
+        for view in access.settings.root
+        if view not in checked
+    ]
 
 
 def _unknown_files(directory: Path, known: set[str], ignored: set[str]) -> list[Problem]:
@@ -184,16 +207,10 @@ def _unknown_files(directory: Path, known: set[str], ignored: set[str]) -> list[
             message = f"rule files end in .yaml; rename it to {path.stem}.yaml"
             found.append(Problem(str(path), None, None, message))
         elif path.stem not in known:
-            engines = ", ".join(sorted(known - {MANIFEST_NAME}))
-            message = f"no engine reads this file (engines: {engines}; the manifest is {MANIFEST_NAME}.yaml)"
+            engines = ", ".join(sorted(known - {MANIFEST_NAME, ACCESS_NAME}))
+            message = f"no engine reads this file (engines: {engines}; the core reads {ACCESS_NAME}.yaml and {MANIFEST_NAME}.yaml)"
             found.append(Problem(str(path), None, None, message))
     return found
-
-
-def _packaged_manifest() -> Traversable:
-    from importlib.resources import files
-
-    return files("profiler_rules").joinpath("rules", f"{MANIFEST_NAME}{RULES_SUFFIX}")
 
 
 def _packaged(path: Traversable | Path) -> str:
@@ -209,29 +226,29 @@ def _packaged(path: Traversable | Path) -> str:
 
 
 def _load_file(
-    source: _Source,
+    path: Traversable | Path,
+    display: str,
     validator: jsonschema.protocols.Validator,
     model: type[BaseModel],
     problems: list[Problem],
 ) -> tuple[Rules[Any] | None, bytes]:
-    path = source.path if isinstance(source.path, Path) else Path(str(source.path))
-    document, found, raw = read_yaml_file(path, source.display)
+    document, found, raw = read_yaml_file(path if isinstance(path, Path) else Path(str(path)), display)
     problems.extend(found)
     if document is None:
         return None, raw
     if document.data is None and not found:
-        problems.append(Problem(source.display, 1, 1, "the file is empty; it must be a mapping of settings"))
+        problems.append(Problem(display, 1, 1, "the file is empty; it must be a mapping of settings"))
         return None, raw
-    schema_found = _schema_problems(validator, document, source.display)
+    schema_found = _schema_problems(validator, document, display)
     problems.extend(schema_found)
     if found or schema_found:
         return None, raw
     try:
         settings = model.model_validate(document.data)
     except ValidationError as error:
-        problems.extend(_model_problems(error, document, source.display))
+        problems.extend(_model_problems(error, document, display))
         return None, raw
-    return Rules(settings, source.display, _lines(document)), raw
+    return Rules(settings, display, _lines(document)), raw
 
 
 def _schema_problems(validator: jsonschema.protocols.Validator, document: YamlDocument, file: str) -> list[Problem]:
@@ -299,9 +316,19 @@ def _model_problems(error: ValidationError, document: YamlDocument, file: str) -
         if isinstance(violation, RuleViolation):
             path = (*path, *violation.path)
             message = str(violation)
-        line, column = document.position(path)
+        # A problem with a whole mapping or list (weights that do not sum to 1) is shown at its key.
+        line, column = document.position(path, at_key=isinstance(_value_at(document.data, path), dict | list))
         found.append(Problem(file, line, column, message, format_path(path)))
     return found
+
+
+def _value_at(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _lines(document: YamlDocument) -> dict[str, int]:

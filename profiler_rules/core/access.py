@@ -1,0 +1,179 @@
+"""Access rules (``access.yaml``): who may see which view, deny by default.
+
+A view (``mentee_view``, ``cohort_analytics``, ...) is granted only by a grant of the rule file. A grant
+names a role, a relation between the viewer and what is viewed, or both (then both must hold), and may
+show extra details (``anti_cheat``). Engines declare the views they check in ``Engine.access_views`` and
+ask :meth:`AccessPolicy.check`; a view no grant names is denied to everyone, and a missing viewer is
+denied everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, RootModel, model_validator
+
+from .engine import Rules, RuleViolation
+from .models import Explanation, Role, Viewer
+
+Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", "own_sponsor"]
+
+ACCESS_NAME = "access"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What is being viewed: a learner, and the cohort and sponsor of the view."""
+
+    user_id: str | None = None
+    cohort_id: str | None = None
+    sponsor_id: str | None = None
+
+
+_RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
+    "self": ("is the learner", lambda viewer, subject: viewer.user_id is not None and viewer.user_id == subject.user_id),
+    "assigned_mentee": ("is assigned {user} as mentee", lambda viewer, subject: subject.user_id in viewer.mentee_ids),
+    "assigned_coachee": ("coaches {user}", lambda viewer, subject: subject.user_id in viewer.coachee_ids),
+    "own_cohort": ("holds cohort {cohort}", lambda viewer, subject: subject.cohort_id in viewer.cohort_ids),
+    "own_sponsor": ("holds sponsor {sponsor}", lambda viewer, subject: subject.sponsor_id in viewer.sponsor_ids),
+}
+
+
+class Grant(BaseModel):
+    """One grant of a view."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role | None = None
+    relation: Relation | None = None
+    details: tuple[str, ...] = ()
+
+    def holds(self, viewer: Viewer, subject: Subject) -> bool:
+        if self.role is not None and self.role not in viewer.roles:
+            return False
+        return self.relation is None or _RELATIONS[self.relation][1](viewer, subject)
+
+    def describe(self, subject: Subject) -> str:
+        words = []
+        if self.role is not None:
+            words.append(f"has role {self.role}")
+        if self.relation is not None:
+            template = _RELATIONS[self.relation][0]
+            words.append(template.format(user=subject.user_id, cohort=subject.cohort_id, sponsor=subject.sponsor_id))
+        return " and ".join(words)
+
+
+class AccessRules(RootModel[dict[str, tuple[Grant, ...]]]):
+    """``access.yaml``, built: each view and its grants."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _grants_name_someone(self) -> AccessRules:
+        # The schema says so too; a model built by hand must not grant a view to everyone either.
+        for view, grants in self.root.items():
+            for index, grant in enumerate(grants):
+                if grant.role is None and grant.relation is None:
+                    raise RuleViolation("a grant names a role, a relation or both", view, index)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class AccessDecision:
+    """The answer to one access check: allowed or not, the details shown, and why."""
+
+    allowed: bool
+    details: frozenset[str]
+    explain: tuple[Explanation, ...]
+
+    def shows(self, detail: str) -> bool:
+        """Whether the grants that allowed the view also show ``detail`` (such as ``anti_cheat``)."""
+        return detail in self.details
+
+
+class AccessPolicy:
+    """The access rules of a rule set, ready to check views."""
+
+    def __init__(self, rules: Rules[AccessRules]) -> None:
+        self._rules = rules
+        self._views: Mapping[str, tuple[Grant, ...]] = rules.settings.root
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        return tuple(self._views)
+
+    def check(self, view: str, viewer: Viewer | None, subject: Subject) -> AccessDecision:
+        """Decide whether ``viewer`` may see ``view`` of ``subject``; deny unless a grant holds."""
+        grants = self._views.get(view, ())
+        if viewer is None:
+            return self._deny(view, f"no viewer was given; {view} is denied without one")
+        if not grants:
+            return self._deny(view, f"no grant gives {view} to anyone")
+        held = [(index, grant) for index, grant in enumerate(grants) if grant.holds(viewer, subject)]
+        if not held:
+            roles = ", ".join(sorted(viewer.roles)) or "none"
+            return self._deny(view, f"the viewer (roles: {roles}) matches no grant of {view} → denied")
+        details = frozenset(detail for _, grant in held for detail in grant.details)
+        explain = tuple(
+            self._rules.explain((view, index), f"the viewer {grant.describe(subject)} → {view} allowed{_with(grant.details)}")
+            for index, grant in held
+        )
+        return AccessDecision(True, details, explain)
+
+    def _deny(self, view: str, message: str) -> AccessDecision:
+        return AccessDecision(False, frozenset(), (self._rules.explain(view, message),))
+
+
+def _with(details: tuple[str, ...]) -> str:
+    return f", with {', '.join(details)}" if details else ""
+
+
+ACCESS_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "Access rules",
+    "description": (
+        "Who may see which view. Deny by default: a viewer sees a view only through one of its grants. "
+        "A grant names a role, a relation, or both (then both must hold)."
+    ),
+    "type": "object",
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+    "additionalProperties": {
+        "description": "A view, such as mentee_view or cohort_analytics, and the grants that allow it.",
+        "type": "array",
+        "items": {
+            "description": "One grant: the viewer must have the role and the relation it names.",
+            "type": "object",
+            "additionalProperties": False,
+            "anyOf": [{"required": ["role"]}, {"required": ["relation"]}],
+            "properties": {
+                "role": {
+                    "description": "A role the viewer must have.",
+                    "type": "string",
+                    "enum": list(get_args(Role)),
+                    "examples": ["admin", "mentor"],
+                },
+                "relation": {
+                    "description": (
+                        "How the viewer must relate to what is viewed: self (the learner themself), "
+                        "assigned_mentee (the learner is in the viewer's mentee_ids), assigned_coachee "
+                        "(in coachee_ids), own_cohort (the cohort is in the viewer's cohort_ids), "
+                        "own_sponsor (the sponsor is in the viewer's sponsor_ids)."
+                    ),
+                    "type": "string",
+                    "enum": list(get_args(Relation)),
+                    "examples": ["self", "assigned_mentee"],
+                },
+                "details": {
+                    "description": "Extra details this grant shows, such as anti_cheat.",
+                    "type": "array",
+                    "items": {"type": "string", "description": "A detail's name.", "examples": ["anti_cheat"]},
+                    "default": [],
+                    "examples": [["anti_cheat"]],
+                },
+            },
+        },
+    },
+    "examples": [{"mentee_view": [{"relation": "self"}, {"role": "admin", "details": ["anti_cheat"]}]}],
+}

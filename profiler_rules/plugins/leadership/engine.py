@@ -1,0 +1,182 @@
+"""What the VIP Leadership Academy receives from a finished profiler: the learner's value statement, in
+the shape of the original ``GET /api/v1/profiler/value-statement``, and whether they are eligible.
+
+The statement, its status and its visibility are the portfolio entry's: this engine reads the portfolio
+rules through the core (``uses_rules_of``) and builds the statement with the portfolio engine's own
+function, so the two can never disagree and the statement is templated in one rule file only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
+from profiler_rules.plugins.portfolio.engine import PortfolioRules, build_value_statement
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+TraitThreshold = Annotated[float, Field(ge=0, le=10)]
+
+
+def fold(name: str) -> str:
+    """How track and trait names compare: trimmed and case-folded."""
+    return name.strip().casefold()
+
+
+class EligibilityRules(BaseModel):
+    """Who may join the academy: a learner matching any one rule is eligible."""
+
+    model_config = _FROZEN
+
+    tracks: list[str]
+    trait_thresholds: dict[str, TraitThreshold]
+    _tracks: dict[str, int] = PrivateAttr(default_factory=dict)
+    _traits: dict[str, tuple[str, float]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _index(self) -> EligibilityRules:
+        for index, written in enumerate(self.tracks):
+            track = fold(written)
+            if track in self._tracks:
+                raise RuleViolation(f"track '{written}' repeats '{self.tracks[self._tracks[track]]}'", "tracks", index)
+            self._tracks[track] = index
+        for written, threshold in self.trait_thresholds.items():
+            trait = fold(written)
+            if trait in self._traits:
+                raise RuleViolation(f"trait '{written}' repeats '{self._traits[trait][0]}'", "trait_thresholds", written)
+            self._traits[trait] = (written, threshold)
+        if not self._tracks and not self._traits:
+            # Reported at the first of the two settings, which a content author reads first.
+            raise RuleViolation("no track and no trait threshold: no learner could ever be eligible", "tracks")
+        return self
+
+    def track_index(self, track: str) -> int | None:
+        """The position in ``tracks`` of a trimmed, case-folded track, or ``None`` when it is not listed."""
+        return self._tracks.get(track)
+
+    @property
+    def allowed_tracks(self) -> str:
+        return ", ".join(self.tracks)
+
+    @property
+    def traits(self) -> Iterable[tuple[str, str, float]]:
+        """Each trait rule as (name as written, name folded, threshold), in the order of the rules."""
+        return ((written, trait, threshold) for trait, (written, threshold) in self._traits.items())
+
+
+class LeadershipRules(BaseModel):
+    """``rules/leadership.yaml``, built. The statement's own rules are in ``portfolio.yaml``."""
+
+    model_config = _FROZEN
+
+    eligibility: EligibilityRules
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One eligibility rule applied to one result: whether it matched, in words, and where it is written."""
+
+    matched: bool
+    reason: str
+    rule: str | tuple[str | int, ...]
+
+
+class LeadershipOutput(BaseModel):
+    """The leadership engine's answer: the original value-statement endpoint's body, plus eligibility."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value_statement: str
+    created_at: datetime | None
+    profiler_session_id: str
+    status: str
+    visibility: str
+    eligible: bool
+    eligibility_reasons: tuple[str, ...]
+
+
+class LeadershipEngine(Engine):
+    """Hands the learner's value statement to the VIP Leadership Academy and decides academy eligibility."""
+
+    name = "leadership"
+    rules_model = LeadershipRules
+    schema_file = files(__package__).joinpath("schema.json")
+    default_rules_file = files("profiler_rules").joinpath("rules", "leadership.yaml")
+    uses_rules_of = ("portfolio",)
+
+    def evaluate(self, result: ProfilerResult, rules: Rules[LeadershipRules], context: Context) -> Outcome:
+        portfolio: Rules[PortfolioRules] = context.rules_of("portfolio")
+        statement = build_value_statement(result, portfolio)
+        entry = portfolio.settings
+        shared = portfolio.explain(
+            "status", f"the academy sees the portfolio entry's status '{entry.status}' and visibility '{entry.visibility}'"
+        )
+        checks = _checks(result, rules.settings.eligibility)
+        eligible = any(check.matched for check in checks)
+        # An eligible learner's reasons are the rules they met; otherwise every rule they missed, and why.
+        reasons = tuple(check.reason for check in checks if check.matched == eligible)
+        output = LeadershipOutput(
+            value_statement=statement.text,
+            created_at=result.completed_at,
+            profiler_session_id=result.session_id,
+            status=entry.status,
+            visibility=entry.visibility,
+            eligible=eligible,
+            eligibility_reasons=reasons,
+        )
+        return Outcome(output, (*statement.explain, shared, *_explanations(rules, checks, eligible)))
+
+
+def _checks(result: ProfilerResult, eligibility: EligibilityRules) -> list[_Check]:
+    """Every eligibility rule applied to the result, tracks first, then traits as the rules list them."""
+    checks = []
+    if eligibility.tracks:
+        checks.append(_track(result.recommended_track, eligibility))
+    traits = _folded_traits(result.behavioral_profile.traits)
+    for written, trait, threshold in eligibility.traits:
+        checks.append(_trait(written, threshold, traits.get(trait)))
+    return checks
+
+
+def _track(recommended: str | None, eligibility: EligibilityRules) -> _Check:
+    track = fold(recommended or "")
+    if not track:
+        return _Check(False, "no recommended track", "eligibility.tracks")
+    index = eligibility.track_index(track)
+    if index is None:
+        reason = f"recommended track '{track}' is not an academy track ({eligibility.allowed_tracks})"
+        return _Check(False, reason, "eligibility.tracks")
+    return _Check(True, f"recommended track '{track}' is an academy track", ("eligibility", "tracks", index))
+
+
+def _folded_traits(traits: Mapping[str, float]) -> dict[str, tuple[str, float]]:
+    # Of two names that fold alike ("Leadership", "leadership"), the first in the profile counts.
+    folded: dict[str, tuple[str, float]] = {}
+    for name, mean in traits.items():
+        folded.setdefault(fold(name), (name.strip(), mean))
+    return folded
+
+
+def _trait(written: str, threshold: float, found: tuple[str, float] | None) -> _Check:
+    rule = ("eligibility", "trait_thresholds", written)
+    if found is None:
+        return _Check(False, f"trait {written.strip()} is unknown (not in the behavioral profile)", rule)
+    name, mean = found
+    if mean >= threshold:
+        return _Check(True, f"trait {name} {mean:g} is at or above {threshold:g}", rule)
+    return _Check(False, f"trait {name} {mean:g} is below {threshold:g}", rule)
+
+
+def _explanations(rules: Rules[LeadershipRules], checks: list[_Check], eligible: bool) -> list[Explanation]:
+    """One explanation per rule applied, at its own line, then the decision."""
+    explain = [rules.explain(check.rule, f"{check.reason} → {'match' if check.matched else 'no match'}") for check in checks]
+    if eligible:
+        explain.append(rules.explain("eligibility", "at least one eligibility rule matched → eligible for the academy"))
+    else:
+        explain.append(rules.explain("eligibility", "no eligibility rule matched → not eligible for the academy"))
+    return explain

@@ -1,0 +1,254 @@
+"""The "My Value Statement" portfolio entry, built from the learner's profiler answers.
+
+It follows the original (a ``reflection`` entry titled "My Value Statement", approved and private,
+linked to the profiler session), with its defects fixed: the sentences are templates in the rules,
+blank answers are left out, and a retake is a rule (``on_retake``) rather than a statement that is
+never refreshed. The engine holds no state: ``idempotency_key`` and ``on_retake`` tell the host how to
+apply the entry so that a learner keeps one.
+
+The statement is built here and only here (:func:`build_value_statement`); the leadership engine reads
+these rules through the core and calls the same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from string import Formatter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+TEXT_ANSWERS = ("why_cyber", "what_achieve")
+"""The free-text answers that each give one sentence, in the order the statement uses them."""
+
+STATEMENT_PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
+    "why_cyber": ("answer",),
+    "what_achieve": ("answer",),
+    "identity_values": ("values",),
+    "fallback": (),
+}
+"""The placeholders each statement template may use; anything else is a rule-file error."""
+
+KEY_PLACEHOLDERS = ("user_id",)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A rule-file template parsed once at load: pieces of literal text, each followed by a placeholder
+    name or ``None``."""
+
+    pieces: tuple[tuple[str, str | None], ...]
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The placeholder names the template uses."""
+        return frozenset(name for _, name in self.pieces if name is not None)
+
+    def render(self, values: Mapping[str, str]) -> str:
+        # Values are joined in, never parsed: a learner's "{answer}" or "{" stays literal text.
+        return "".join(literal + (values[name] if name else "") for literal, name in self.pieces)
+
+
+def compile_template(text: str, allowed: tuple[str, ...]) -> Template:
+    """Parse ``text`` with :class:`string.Formatter` and check that it uses only ``allowed`` placeholders,
+    each written bare: no attribute or index access, no conversion, no format spec.
+
+    :raises ValueError: naming the first bad placeholder and what the text may use instead.
+    """
+    try:
+        parsed = list(Formatter().parse(text))
+    except ValueError as error:
+        raise ValueError(f"{error}; write {{{{ or }}}} for a literal brace. {_allowed_hint(allowed)}") from None
+    pieces: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is not None:
+            problem = _placeholder_problem(name, spec or "", conversion, allowed)
+            if problem:
+                raise ValueError(f"{problem}. {_allowed_hint(allowed)}")
+        pieces.append((literal, name))
+    return Template(tuple(pieces))
+
+
+def _placeholder_problem(name: str, spec: str, conversion: str | None, allowed: tuple[str, ...]) -> str | None:
+    written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+    if not name:
+        return f"the placeholder {written} has no name"
+    if "." in name or "[" in name:
+        return f"the placeholder {written} reads an attribute or an index, which templates may not do"
+    if name not in allowed:
+        return f"unknown placeholder {written}"
+    if conversion:
+        return f"the placeholder {written} has a conversion (!{conversion}), which templates may not have"
+    if spec:
+        return f"the placeholder {written} has a format spec (:{spec}), which templates may not have"
+    return None
+
+
+def _allowed_hint(allowed: tuple[str, ...]) -> str:
+    if not allowed:
+        return "This text takes no placeholders."
+    return "This text may use " + ", ".join("{" + name + "}" for name in allowed) + " only."
+
+
+def _compiled(text: str, allowed: tuple[str, ...]) -> Template:
+    # Called from field validators, not the model's, so that every bad template of a rule file is
+    # reported in the same run, each at its own line.
+    try:
+        return compile_template(text, allowed)
+    except ValueError as error:
+        raise RuleViolation(str(error)) from None
+
+
+class StatementRules(BaseModel):
+    """The value statement's templates: one sentence per answered question, or the fallback."""
+
+    model_config = _FROZEN
+
+    why_cyber: str
+    what_achieve: str
+    identity_values: str
+    fallback: str
+    _templates: dict[str, Template] = PrivateAttr(default_factory=dict)
+
+    @field_validator(*STATEMENT_PLACEHOLDERS)
+    @classmethod
+    def _check(cls, text: str, info: ValidationInfo) -> str:
+        # A field validator always knows its field; the field says which placeholders apply.
+        _compiled(text, STATEMENT_PLACEHOLDERS[str(info.field_name)])
+        return text
+
+    @model_validator(mode="after")
+    def _compile(self) -> StatementRules:
+        for part, allowed in STATEMENT_PLACEHOLDERS.items():
+            self._templates[part] = compile_template(getattr(self, part), allowed)
+        return self
+
+    def sentence(self, part: str, **values: str) -> str:
+        """The sentence of ``part`` with its placeholders filled, trimmed so parts join with one space."""
+        return self._templates[part].render(values).strip()
+
+
+class PortfolioRules(BaseModel):
+    """``rules/portfolio.yaml``, built: the entry's fixed fields, its key, the retake rule and the
+    statement templates, all checked and compiled at load."""
+
+    model_config = _FROZEN
+
+    item_type: str
+    title: str
+    status: str
+    visibility: str
+    idempotency_key: str
+    on_retake: Literal["replace", "keep"]
+    statement: StatementRules
+    _key: Template = PrivateAttr()  # set by _compile, before the model is handed out
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _check_key(cls, text: str) -> str:
+        if "user_id" not in _compiled(text, KEY_PLACEHOLDERS).placeholders:
+            raise RuleViolation("the key must contain {user_id}; without it every learner would share one entry")
+        return text
+
+    @model_validator(mode="after")
+    def _compile(self) -> PortfolioRules:
+        self._key = compile_template(self.idempotency_key, KEY_PLACEHOLDERS)
+        return self
+
+    def key_for(self, user_id: str) -> str:
+        """The learner's idempotency key: the same for every result of one learner."""
+        return self._key.render({"user_id": user_id})
+
+
+@dataclass(frozen=True, slots=True)
+class ValueStatement:
+    """A learner's value statement and the explanations, citing the portfolio rules, of how it was built."""
+
+    text: str
+    explain: tuple[Explanation, ...]
+
+
+def build_value_statement(result: ProfilerResult, rules: Rules[PortfolioRules]) -> ValueStatement:
+    """Build the value statement from ``result.answers`` with the portfolio rules.
+
+    Each answered question gives its sentence, in the order why_cyber, what_achieve, identity_values;
+    answers are trimmed and blank ones count as absent. With no sentence, the fallback is the statement.
+    """
+    statement = rules.settings.statement
+    answers = result.answers
+    parts: list[str] = []
+    explain: list[Explanation] = []
+    for name in TEXT_ANSWERS:
+        answer = (getattr(answers, name) or "").strip()
+        if answer:
+            parts.append(statement.sentence(name, answer=answer))
+            explain.append(rules.explain(f"statement.{name}", f"{name} is answered → sentence {len(parts)} of the statement"))
+        else:
+            explain.append(rules.explain(f"statement.{name}", f"{name} is missing or blank → its sentence is left out"))
+    values = [value.strip() for value in answers.identity_values if value.strip()]
+    if values:
+        parts.append(statement.sentence("identity_values", values=", ".join(values)))
+        message = f"{len(values)} identity value(s) given ({', '.join(values)}) → sentence {len(parts)} of the statement"
+    else:
+        message = "no identity values given → their sentence is left out"
+    explain.append(rules.explain("statement.identity_values", message))
+    if not parts:
+        parts.append(statement.sentence("fallback"))
+        explain.append(rules.explain("statement.fallback", "no answer gives a sentence → the fallback is the statement"))
+    return ValueStatement(" ".join(parts), tuple(explain))
+
+
+class PortfolioEntry(BaseModel):
+    """The portfolio engine's answer: the entry for the host to create, or to apply as ``on_retake`` says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_type: str
+    title: str
+    summary: str
+    status: str
+    visibility: str
+    profiler_session_id: str
+    user_id: str
+    idempotency_key: str
+    on_retake: Literal["replace", "keep"]
+
+
+class PortfolioEngine(Engine):
+    """Writes the learner's "My Value Statement" portfolio entry from their profiler answers."""
+
+    name = "portfolio"
+    rules_model = PortfolioRules
+    schema_file = files(__package__).joinpath("schema.json")
+    default_rules_file = files("profiler_rules").joinpath("rules", "portfolio.yaml")
+
+    def evaluate(self, result: ProfilerResult, rules: Rules[PortfolioRules], context: Context) -> Outcome:
+        settings = rules.settings
+        statement = build_value_statement(result, rules)
+        key = settings.key_for(result.user_id)
+        entry = PortfolioEntry(
+            item_type=settings.item_type,
+            title=settings.title,
+            summary=statement.text,
+            status=settings.status,
+            visibility=settings.visibility,
+            profiler_session_id=result.session_id,
+            user_id=result.user_id,
+            idempotency_key=key,
+            on_retake=settings.on_retake,
+        )
+        return Outcome(entry, (*statement.explain, self._retake(rules, key)))
+
+    @staticmethod
+    def _retake(rules: Rules[PortfolioRules], key: str) -> Explanation:
+        if rules.settings.on_retake == "replace":
+            message = f"on a retake the host replaces the learner's entry '{key}' with this one"
+        else:
+            message = f"on a retake the host keeps the learner's existing entry '{key}' and drops this one"
+        return rules.explain("on_retake", message)

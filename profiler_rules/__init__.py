@@ -42,6 +42,7 @@ __all__ = [
     "Subject",
     "Viewer",
     "hookimpl",
+    "name_key",
     "percentage_of",
 ]
 
@@ -70,6 +71,7 @@ _HOMES = {
     "ProfilerResult": "models",
     "RulesetStamp": "models",
     "Viewer": "models",
+    "name_key": "models",
     "percentage_of": "models",
 }
 
@@ -103,5 +105,6 @@ if TYPE_CHECKING:
         ProfilerResult,
         RulesetStamp,
         Viewer,
+        name_key,
         percentage_of,
     )

@@ -43,7 +43,9 @@ def viewer(role: str | None, relations: tuple[str, ...]) -> dict[str, Any]:
 def expected_mentee_view(role: str | None, relations: tuple[str, ...]) -> tuple[bool, bool]:
     """(may see the view, may see anti-cheat), by the issue's defaults."""
     mentor = role == "mentor" and "mentee" in relations
-    allowed = "self" in relations or mentor or role in ("admin", "analyst") or (role == "coach" and "coachee" in relations)
+    allowed = (
+        "self" in relations or mentor or role in ("admin", "analyst") or (role == "coach" and "coachee" in relations)
+    )
     return allowed, mentor or role == "admin"
 
 
@@ -96,7 +98,10 @@ def test_analytics_scopes(dispatcher: Dispatcher, role: str | None, relations: t
     cohort = dispatcher.analytics(results, viewer=viewer(role, relations), cohort_id=COHORT)
     enterprise = dispatcher.analytics(results, viewer=viewer(role, relations), sponsor_id=SPONSOR)
     per_result = dispatcher.dispatch(example(), viewer=viewer(role, relations)).engines["analytics"]
-    for report, allowed in ((cohort, expected_cohort(role, relations)), (enterprise, expected_enterprise(role, relations))):
+    for report, allowed in (
+        (cohort, expected_cohort(role, relations)),
+        (enterprise, expected_enterprise(role, relations)),
+    ):
         assert report.status == ("ok" if allowed else "denied")
         assert (report.output is not None) == allowed
         if not allowed:
@@ -117,10 +122,15 @@ def test_a_denial_cites_the_view_in_the_access_rules(dispatcher: Dispatcher) -> 
     from .conftest import PACKAGED_RULES
 
     because = dispatcher.dispatch(example(), viewer=viewer("student", ())).engines["mentorship"].explain[0]
-    assert (because.file, because.line) == ("profiler_rules/rules/access.yaml", line_of(PACKAGED_RULES / "access.yaml", "mentee_view:"))
+    assert (because.file, because.line) == (
+        "profiler_rules/rules/access.yaml",
+        line_of(PACKAGED_RULES / "access.yaml", "mentee_view:"),
+    )
 
 
-def test_random_viewers_never_see_more_than_the_policy(dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture) -> None:
+def test_random_viewers_never_see_more_than_the_policy(
+    dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
     rng = random.Random(2026)
     caplog.set_level(logging.DEBUG, logger="profiler_rules")
     for _ in range(300):

@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,21 @@ def generate_cohort(seed: int = 11) -> tuple[list[dict[str, Any]], list[dict[str
         user = f"u-{index:03}"
         cohort = ("c-a", "c-b", "c-c")[index % 3]
         sponsor = "s-1" if cohort != "c-c" else "s-2"
-        roster.append({"user_id": user, "cohort_id": cohort, "sponsor_id": sponsor, "name": f"Learner {index}", "email": f"{user}@x.io"})
+        roster.append(
+            {
+                "user_id": user,
+                "cohort_id": cohort,
+                "sponsor_id": sponsor,
+                "name": f"Learner {index}",
+                "email": f"{user}@x.io",
+            }
+        )
         for session in range(rng.choice([0, 1, 1, 2, 3])):
             aptitude = rng.choice([None, 0, 0.0, round(rng.uniform(0, 100), 2)])
             overall = rng.choice([None, 0, 40, 60, 80, round(rng.uniform(0, 100), 2)])
-            when = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
+            when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+                days=rng.randint(0, 60), hours=rng.randint(0, 23)
+            )
             results.append(
                 {
                     "session_id": f"{user}-{session}",
@@ -51,9 +61,20 @@ def generate_cohort(seed: int = 11) -> tuple[list[dict[str, Any]], list[dict[str
     return results, roster
 
 
-def recompute(results: list[dict[str, Any]], roster: list[dict[str, Any]], cohort: str | None, sponsor: str | None, start: date | None, end: date | None) -> dict[str, Any]:
+def recompute(
+    results: list[dict[str, Any]],
+    roster: list[dict[str, Any]],
+    cohort: str | None,
+    sponsor: str | None,
+    start: date | None,
+    end: date | None,
+) -> dict[str, Any]:
     """The dashboard the plain way: whole lists, no streaming, no cleverness."""
-    members = {row["user_id"] for row in roster if (cohort is None or row["cohort_id"] == cohort) and (sponsor is None or row["sponsor_id"] == sponsor)}
+    members = {
+        row["user_id"]
+        for row in roster
+        if (cohort is None or row["cohort_id"] == cohort) and (sponsor is None or row["sponsor_id"] == sponsor)
+    }
     latest: dict[str, dict[str, Any]] = {}
     for result in results:
         when = datetime.fromisoformat(result["completed_at"])
@@ -62,14 +83,19 @@ def recompute(results: list[dict[str, Any]], roster: list[dict[str, Any]], cohor
         if (start and when.date() < start) or (end and when.date() > end):
             continue
         kept = latest.get(result["user_id"])
-        if kept is None or (datetime.fromisoformat(kept["completed_at"]), kept["session_id"]) < (when, result["session_id"]):
+        if kept is None or (datetime.fromisoformat(kept["completed_at"]), kept["session_id"]) < (
+            when,
+            result["session_id"],
+        ):
             latest[result["user_id"]] = result
     aptitude = [r["scores"]["aptitude"] for r in latest.values() if r["scores"]["aptitude"] is not None]
     overall = [r["scores"]["overall"] for r in latest.values() if r["scores"]["overall"] is not None]
     readiness = Counter()
     for r in latest.values():
         score = r["scores"]["overall"]
-        readiness["unknown" if score is None else next(name for name, below in BANDS if below is None or score < below)] += 1
+        readiness[
+            "unknown" if score is None else next(name for name, below in BANDS if below is None or score < below)
+        ] += 1
     strengths = Counter(s for r in latest.values() for s in r["strengths"])
     tracks = Counter(r["recommended_track"] for r in latest.values() if r["recommended_track"])
     return {
@@ -86,7 +112,9 @@ def recompute(results: list[dict[str, Any]], roster: list[dict[str, Any]], cohor
             "min_overall": min(overall),
             "max_overall": max(overall),
         },
-        "top_strengths": [{"strength": s, "count": c} for s, c in sorted(strengths.items(), key=lambda kv: (-kv[1], kv[0]))[:10]],
+        "top_strengths": [
+            {"strength": s, "count": c} for s, c in sorted(strengths.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        ],
         "readiness_distribution": {name: readiness[name] for name, _ in BANDS} | {"unknown": readiness["unknown"]},
         "latest": {user: r["session_id"] for user, r in latest.items()},
     }
@@ -94,15 +122,32 @@ def recompute(results: list[dict[str, Any]], roster: list[dict[str, Any]], cohor
 
 @pytest.mark.parametrize(
     ("cohort", "sponsor", "start", "end"),
-    [("c-a", None, None, None), (None, "s-1", None, None), ("c-b", "s-1", date(2026, 1, 10), date(2026, 2, 10)), (None, None, None, date(2026, 1, 31))],
+    [
+        ("c-a", None, None, None),
+        (None, "s-1", None, None),
+        ("c-b", "s-1", date(2026, 1, 10), date(2026, 2, 10)),
+        (None, None, None, date(2026, 1, 31)),
+    ],
 )
-def test_dashboard_matches_a_plain_recomputation(dispatcher: Dispatcher, cohort: str | None, sponsor: str | None, start: date | None, end: date | None) -> None:
+def test_dashboard_matches_a_plain_recomputation(
+    dispatcher: Dispatcher, cohort: str | None, sponsor: str | None, start: date | None, end: date | None
+) -> None:
     results, roster = generate_cohort()
-    report = dispatcher.analytics(iter(results), viewer=ADMIN, cohort_id=cohort, sponsor_id=sponsor, roster=roster, date_from=start, date_to=end)
+    report = dispatcher.analytics(
+        iter(results), viewer=ADMIN, cohort_id=cohort, sponsor_id=sponsor, roster=roster, date_from=start, date_to=end
+    )
     assert report.status == "ok"
     output = report.output.model_dump(mode="json")
     expected = recompute(results, roster, cohort, sponsor, start, end)
-    for key in ("enrolled", "profiled", "profiled_percentage", "track_distribution", "score_statistics", "top_strengths", "readiness_distribution"):
+    for key in (
+        "enrolled",
+        "profiled",
+        "profiled_percentage",
+        "track_distribution",
+        "score_statistics",
+        "top_strengths",
+        "readiness_distribution",
+    ):
         assert output[key] == expected[key], key
     assert [learner["user_id"] for learner in output["not_profiled"]] == expected["not_profiled"]
     assert report.results_read == len(results)
@@ -139,8 +184,20 @@ def test_date_to_includes_its_whole_day(dispatcher: Dispatcher) -> None:
 
 
 def test_latest_result_counts_once_whatever_the_order(dispatcher: Dispatcher) -> None:
-    first = {"session_id": "1", "user_id": "a", "status": "locked", "completed_at": "2026-02-01T10:00:00Z", "recommended_track": "grc"}
-    second = {"session_id": "2", "user_id": "a", "status": "locked", "completed_at": "2026-02-05T10:00:00Z", "recommended_track": "defender"}
+    first = {
+        "session_id": "1",
+        "user_id": "a",
+        "status": "locked",
+        "completed_at": "2026-02-01T10:00:00Z",
+        "recommended_track": "grc",
+    }
+    second = {
+        "session_id": "2",
+        "user_id": "a",
+        "status": "locked",
+        "completed_at": "2026-02-05T10:00:00Z",
+        "recommended_track": "defender",
+    }
     for order in ([first, second], [second, first]):
         output = dispatcher.analytics(order, viewer=ADMIN, cohort_id=None).output
         assert (output.profiled, output.track_distribution) == (1, {"defender": 1})
@@ -152,7 +209,11 @@ def test_an_unknown_cohort_is_an_explicit_empty_answer(dispatcher: Dispatcher) -
     assert (report.output.enrolled, report.output.profiled, report.output.students) == (0, 0, ())
     assert report.warnings == ("no learner of the roster is in cohort 'no-such-cohort': the answer is empty",)
     without_roster = dispatcher.analytics(results, viewer=ADMIN, sponsor_id="no-such-sponsor")
-    assert (without_roster.output.enrolled, without_roster.output.profiled, without_roster.output.track_distribution) == (None, 0, {})
+    assert (
+        without_roster.output.enrolled,
+        without_roster.output.profiled,
+        without_roster.output.track_distribution,
+    ) == (None, 0, {})
     assert without_roster.warnings == ("no complete result is in sponsor 'no-such-sponsor': the answer is empty",)
 
 
@@ -171,7 +232,12 @@ def test_cohort_breakdown_is_keyed_by_cohort_id(dispatcher: Dispatcher) -> None:
 
 
 def test_invalid_results_are_counted_named_and_left_out(dispatcher: Dispatcher) -> None:
-    results = [{"session_id": "a", "user_id": "a", "status": "locked"}, {"session_id": "b"}, "{broken", {"session_id": "c", "user_id": "c", "status": "locked"}]
+    results = [
+        {"session_id": "a", "user_id": "a", "status": "locked"},
+        {"session_id": "b"},
+        "{broken",
+        {"session_id": "c", "user_id": "c", "status": "locked"},
+    ]
     report = dispatcher.analytics(results, viewer=ADMIN)
     assert (report.results_read, report.results_invalid, report.output.profiled) == (4, 2, 2)
     assert report.warnings[0] == "result #2 left out: invalid profiler result: user_id: Field required"
@@ -232,7 +298,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def peak_kib(results: int, learners: int) -> int:
-    run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(results), str(learners)], capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(results), str(learners)], capture_output=True, text=True, check=True
+    )
     return int(run.stdout)
 
 

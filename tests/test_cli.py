@@ -29,7 +29,10 @@ def test_the_example_shows_every_engine_with_output_and_explanation() -> None:
         assert engine["output"], name
         assert engine["explain"], name
     assert report["engines"]["missions"]["output"]["max_difficulty"] == 2
-    assert [recipe["id"] for recipe in report["engines"]["recipes"]["output"]["recommended_recipes"]][:2] == ["r-owasp", "r-basics"]
+    assert [recipe["id"] for recipe in report["engines"]["recipes"]["output"]["recommended_recipes"]][:2] == [
+        "r-owasp",
+        "r-basics",
+    ]
 
 
 def test_dispatch_a_json_file(tmp_path: Path) -> None:
@@ -129,7 +132,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 def test_python_dash_m_and_the_console_script_agree() -> None:
     script = Path(sys.executable).parent / "profiler-rules"
     assert script.is_file(), "the console script is installed beside the interpreter"
-    via_script = subprocess.run([str(script), "dispatch", "--example"], capture_output=True, text=True, check=True).stdout
+    via_script = subprocess.run(
+        [str(script), "dispatch", "--example"], capture_output=True, text=True, check=True
+    ).stdout
     assert via_script == run_cli("dispatch", "--example").stdout
 
 

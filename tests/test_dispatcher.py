@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from profiler_rules import DispatchReport, Dispatcher
+from profiler_rules import Dispatcher, DispatchReport
 
 from .conftest import EXAMPLES
 
@@ -41,13 +41,19 @@ def test_report_shape(dispatcher: Dispatcher) -> None:
 
 def test_same_input_and_rules_give_byte_identical_json(dispatcher: Dispatcher) -> None:
     first = dispatcher.dispatch(example(), catalogs=catalogs(), viewer=viewer()).model_dump_json()
-    again = Dispatcher.from_rules(entry_points=False).dispatch(json.dumps(example()), catalogs=catalogs(), viewer=viewer()).model_dump_json()
+    again = (
+        Dispatcher.from_rules(entry_points=False)
+        .dispatch(json.dumps(example()), catalogs=catalogs(), viewer=viewer())
+        .model_dump_json()
+    )
     assert first == again
 
 
 def test_reports_round_trip_through_json(dispatcher: Dispatcher) -> None:
     report = dispatcher.dispatch(example())
-    assert DispatchReport.model_validate_json(report.model_dump_json()).model_dump(mode="json") == report.model_dump(mode="json")
+    assert DispatchReport.model_validate_json(report.model_dump_json()).model_dump(mode="json") == report.model_dump(
+        mode="json"
+    )
 
 
 def test_dispatch_from_many_threads_equals_serial_dispatch(dispatcher: Dispatcher) -> None:
@@ -61,12 +67,18 @@ def test_dispatch_from_many_threads_equals_serial_dispatch(dispatcher: Dispatche
         inputs.append(item)
     serial = [dispatcher.dispatch(item, catalogs=prepared, viewer=viewer()).model_dump_json() for item in inputs]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        threaded = list(pool.map(lambda item: dispatcher.dispatch(item, catalogs=prepared, viewer=viewer()).model_dump_json(), inputs))
+        threaded = list(
+            pool.map(
+                lambda item: dispatcher.dispatch(item, catalogs=prepared, viewer=viewer()).model_dump_json(), inputs
+            )
+        )
     assert threaded == serial
 
 
 def test_viewer_is_accepted_as_a_mapping(dispatcher: Dispatcher) -> None:
-    report = dispatcher.dispatch(example(), viewer={"user_id": "mentor-7", "roles": ["mentor"], "mentee_ids": ["learner-123"]})
+    report = dispatcher.dispatch(
+        example(), viewer={"user_id": "mentor-7", "roles": ["mentor"], "mentee_ids": ["learner-123"]}
+    )
     assert report.engines["missions"].status == "ok"
 
 

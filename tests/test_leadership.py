@@ -69,11 +69,17 @@ def test_the_example_result_in_the_value_statement_endpoints_shape(dispatcher: D
         {"why_cyber": " ", "what_achieve": "\n", "identity_values": [" "]},
     ],
 )
-def test_the_statement_status_and_visibility_are_the_portfolio_entrys(dispatcher: Dispatcher, answers: dict[str, Any]) -> None:
+def test_the_statement_status_and_visibility_are_the_portfolio_entrys(
+    dispatcher: Dispatcher, answers: dict[str, Any]
+) -> None:
     engines = dispatcher.dispatch(result(answers=answers)).engines
     entry, academy = engines["portfolio"].output, engines["leadership"].output
     assert academy.value_statement == entry.summary
-    assert (academy.status, academy.visibility, academy.profiler_session_id) == (entry.status, entry.visibility, entry.profiler_session_id)
+    assert (academy.status, academy.visibility, academy.profiler_session_id) == (
+        entry.status,
+        entry.visibility,
+        entry.profiler_session_id,
+    )
     assert engines["leadership"].explain[: len(engines["portfolio"].explain) - 1] == engines["portfolio"].explain[:-1]
 
 
@@ -98,7 +104,11 @@ def test_the_statements_explanation_cites_portfolio_yaml(dispatcher: Dispatcher)
     assert cited == [
         ("profiler_rules/rules/portfolio.yaml", "statement.why_cyber", line_of(PORTFOLIO_RULES, "why_cyber: ")),
         ("profiler_rules/rules/portfolio.yaml", "statement.what_achieve", line_of(PORTFOLIO_RULES, "what_achieve: ")),
-        ("profiler_rules/rules/portfolio.yaml", "statement.identity_values", line_of(PORTFOLIO_RULES, "identity_values: ")),
+        (
+            "profiler_rules/rules/portfolio.yaml",
+            "statement.identity_values",
+            line_of(PORTFOLIO_RULES, "identity_values: "),
+        ),
         ("profiler_rules/rules/portfolio.yaml", "status", line_of(PORTFOLIO_RULES, "status: approved")),
     ]
     assert explain[3].message == "the academy sees the portfolio entry's status 'approved' and visibility 'private'"
@@ -133,7 +143,10 @@ def test_an_incomplete_result_is_skipped_with_the_reason(dispatcher: Dispatcher,
 
 @pytest.mark.parametrize("track", ["leadership", " Leadership ", "LEADERSHIP\n"])
 def test_the_leadership_track_is_eligible(dispatcher: Dispatcher, track: str) -> None:
-    assert eligibility(dispatcher, recommended_track=track) == (True, ("recommended track 'leadership' is an academy track",))
+    assert eligibility(dispatcher, recommended_track=track) == (
+        True,
+        ("recommended track 'leadership' is an academy track",),
+    )
 
 
 @pytest.mark.parametrize(
@@ -163,7 +176,9 @@ def test_another_track_is_not_eligible(dispatcher: Dispatcher, track: str | None
         (0, (False, ("no recommended track", "trait leadership 0 is below 7"))),
     ],
 )
-def test_the_leadership_trait_at_or_above_its_threshold_is_eligible(dispatcher: Dispatcher, mean: Any, expected: Any) -> None:
+def test_the_leadership_trait_at_or_above_its_threshold_is_eligible(
+    dispatcher: Dispatcher, mean: Any, expected: Any
+) -> None:
     assert eligibility(dispatcher, behavioral_profile={"traits": {"leadership": mean, "teamwork": 9}}) == expected
 
 
@@ -175,7 +190,9 @@ def test_the_leadership_trait_at_or_above_its_threshold_is_eligible(dispatcher: 
         ({"traits": {"LEADERSHIP": 7.5, "leadership": 1}}, "LEADERSHIP"),
     ],
 )
-def test_traits_are_read_in_either_profile_shape_and_any_case(dispatcher: Dispatcher, profile: dict[str, Any], written: str) -> None:
+def test_traits_are_read_in_either_profile_shape_and_any_case(
+    dispatcher: Dispatcher, profile: dict[str, Any], written: str
+) -> None:
     assert eligibility(dispatcher, behavioral_profile=profile) == (True, (f"trait {written} 7.5 is at or above 7",))
 
 
@@ -188,11 +205,27 @@ def test_every_matching_rule_is_a_reason(dispatcher: Dispatcher) -> None:
 
 def test_eligibility_is_explained_at_each_rules_line(dispatcher: Dispatcher) -> None:
     report = leadership(dispatcher, recommended_track="Leadership", behavioral_profile={"leadership": 6})
-    decided = [(because.rule, because.line, because.message) for because in report.explain if because.file.endswith("leadership.yaml")]
+    decided = [
+        (because.rule, because.line, because.message)
+        for because in report.explain
+        if because.file.endswith("leadership.yaml")
+    ]
     assert decided == [
-        ("eligibility.tracks[0]", line_of(RULES, "- leadership"), "recommended track 'leadership' is an academy track → match"),
-        ("eligibility.trait_thresholds.leadership", line_of(RULES, "leadership: 7"), "trait leadership 6 is below 7 → no match"),
-        ("eligibility", line_of(RULES, "eligibility:"), "at least one eligibility rule matched → eligible for the academy"),
+        (
+            "eligibility.tracks[0]",
+            line_of(RULES, "- leadership"),
+            "recommended track 'leadership' is an academy track → match",
+        ),
+        (
+            "eligibility.trait_thresholds.leadership",
+            line_of(RULES, "leadership: 7"),
+            "trait leadership 6 is below 7 → no match",
+        ),
+        (
+            "eligibility",
+            line_of(RULES, "eligibility:"),
+            "at least one eligibility rule matched → eligible for the academy",
+        ),
     ]
 
 
@@ -222,13 +255,39 @@ def test_eligibility_rules_can_change(rules_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "path", "message"),
     [
-        ("    - leadership\n", "    - leadership\n    - Leadership\n", "- Leadership", "eligibility.tracks[1]", "track 'Leadership' repeats 'leadership'"),
-        ("    leadership: 7\n", "    leadership: 7\n    LEADERSHIP: 8\n", "LEADERSHIP: 8", "eligibility.trait_thresholds.LEADERSHIP", "trait 'LEADERSHIP' repeats 'leadership'"),
-        ("    leadership: 7\n", "    leadership: 11\n", "leadership: 11", "eligibility.trait_thresholds.leadership", "11 is greater than the maximum of 10"),
-        ("    leadership: 7\n", "    leadership: high\n", "leadership: high", "eligibility.trait_thresholds.leadership", "'high' is not of type 'number'"),
+        (
+            "    - leadership\n",
+            "    - leadership\n    - Leadership\n",
+            "- Leadership",
+            "eligibility.tracks[1]",
+            "track 'Leadership' repeats 'leadership'",
+        ),
+        (
+            "    leadership: 7\n",
+            "    leadership: 7\n    LEADERSHIP: 8\n",
+            "LEADERSHIP: 8",
+            "eligibility.trait_thresholds.LEADERSHIP",
+            "trait 'LEADERSHIP' repeats 'leadership'",
+        ),
+        (
+            "    leadership: 7\n",
+            "    leadership: 11\n",
+            "leadership: 11",
+            "eligibility.trait_thresholds.leadership",
+            "11 is greater than the maximum of 10",
+        ),
+        (
+            "    leadership: 7\n",
+            "    leadership: high\n",
+            "leadership: high",
+            "eligibility.trait_thresholds.leadership",
+            "'high' is not of type 'number'",
+        ),
     ],
 )
-def test_eligibility_mistakes_are_refused_at_their_line(rules_dir: Path, old: str, new: str, needle: str, path: str, message: str) -> None:
+def test_eligibility_mistakes_are_refused_at_their_line(
+    rules_dir: Path, old: str, new: str, needle: str, path: str, message: str
+) -> None:
     rules = rules_dir / "leadership.yaml"
     edit(rules, old, new)
     (problem,) = load_problems(rules_dir, "leadership.yaml")
@@ -257,7 +316,10 @@ def test_leadership_is_refused_without_the_portfolio_engine(monkeypatch: pytest.
     monkeypatch.setenv("PROFILER_RULES_DISABLED_PLUGINS", "portfolio")
     dispatcher = Dispatcher.from_rules(entry_points=False)
     assert "portfolio" not in dispatcher.engines and "leadership" not in dispatcher.engines
-    assert "plugin 'leadership': engine 'leadership' reads the rules of portfolio, which is not loaded" in dispatcher.plugin_problems
+    assert (
+        "plugin 'leadership': engine 'leadership' reads the rules of portfolio, which is not loaded"
+        in dispatcher.plugin_problems
+    )
     assert "leadership" not in dispatcher.dispatch(example()).engines
 
 

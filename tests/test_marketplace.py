@@ -25,8 +25,21 @@ def every_job(tmp_path_factory: pytest.TempPathFactory) -> Dispatcher:
     return Dispatcher.from_rules(target, entry_points=False)
 
 
-def job(id_: str = "j-1", track: str = "defender", skills: tuple[str, ...] = (), level: str = "mid", culture: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"id": id_, "title": f"Job {id_}", "track_key": track, "required_skills": list(skills), "job_level": level, "culture_fit": list(culture)}
+def job(
+    id_: str = "j-1",
+    track: str = "defender",
+    skills: tuple[str, ...] = (),
+    level: str = "mid",
+    culture: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "title": f"Job {id_}",
+        "track_key": track,
+        "required_skills": list(skills),
+        "job_level": level,
+        "culture_fit": list(culture),
+    }
 
 
 def marketplace(dispatcher: Dispatcher, jobs: list[dict[str, Any]] | None = None, **fields: Any) -> Any:
@@ -77,7 +90,9 @@ def test_skills_is_the_mean_with_a_missing_skill_counting_zero(every_job: Dispat
 
 def test_skills_read_the_counts_shape(every_job: Dispatcher) -> None:
     breakdown = {"networking": {"correct": 3, "total": 4, "points": 30}, "web": {"correct": 1, "total": 3}}
-    assert parts(every_job, job(skills=("networking", "web")), aptitude_breakdown=breakdown)["skills"] == round((75 + 33.33) / 2, 2)
+    assert parts(every_job, job(skills=("networking", "web")), aptitude_breakdown=breakdown)["skills"] == round(
+        (75 + 33.33) / 2, 2
+    )
 
 
 @pytest.mark.parametrize("written", ["Problem Solving", " problem-solving", "PROBLEM_SOLVING"])
@@ -91,7 +106,9 @@ def test_skill_names_never_match_part_of_a_category(every_job: Dispatcher) -> No
 
 @pytest.mark.parametrize("unknown", [None, {"correct": 0, "total": 0}])
 def test_an_unknown_skill_score_counts_zero_and_the_explanation_says_so(every_job: Dispatcher, unknown: Any) -> None:
-    report = marketplace(every_job, [job(skills=("security", "web"))], aptitude_breakdown={"security": unknown, "web": 60})
+    report = marketplace(
+        every_job, [job(skills=("security", "web"))], aptitude_breakdown={"security": unknown, "web": 60}
+    )
     assert report.output.matches[0].components.skills == 30.0
     assert "skill 'security' has no known score: unknown counts 0 for matching" in messages(report)
 
@@ -133,7 +150,10 @@ def test_the_difficulty_mapping_is_explained_at_its_line(every_job: Dispatcher) 
     report = marketplace(every_job, [job()], difficulty_selection="Advanced")
     (because,) = [because for because in report.explain if because.rule.startswith("difficulty_levels")]
     assert because.message == "difficulty 'advanced' is the job level 'senior'"
-    assert (because.rule, because.line) == ("difficulty_levels.advanced", line_of(PACKAGED_RULES / "marketplace.yaml", "advanced: senior"))
+    assert (because.rule, because.line) == (
+        "difficulty_levels.advanced",
+        line_of(PACKAGED_RULES / "marketplace.yaml", "advanced: senior"),
+    )
 
 
 def test_an_unknown_difficulty_scores_zero_with_a_warning_naming_it_and_the_allowed_ones(every_job: Dispatcher) -> None:
@@ -145,7 +165,9 @@ def test_an_unknown_difficulty_scores_zero_with_a_warning_naming_it_and_the_allo
 
 
 @pytest.mark.parametrize("difficulty", [None, "", "   "])
-def test_no_difficulty_scores_zero_with_an_explanation_and_no_warning(every_job: Dispatcher, difficulty: str | None) -> None:
+def test_no_difficulty_scores_zero_with_an_explanation_and_no_warning(
+    every_job: Dispatcher, difficulty: str | None
+) -> None:
     report = marketplace(every_job, [job(level="entry")], difficulty_selection=difficulty)
     assert report.output.matches[0].components.level == 0.0
     assert report.warnings == ()
@@ -153,7 +175,9 @@ def test_no_difficulty_scores_zero_with_an_explanation_and_no_warning(every_job:
 
 
 def test_a_job_level_that_is_not_a_level_scores_zero_with_a_warning_naming_the_job(every_job: Dispatcher) -> None:
-    report = marketplace(every_job, [job("j-lead", level="lead"), job("j-mid", level="mid")], difficulty_selection="intermediate")
+    report = marketplace(
+        every_job, [job("j-lead", level="lead"), job("j-mid", level="mid")], difficulty_selection="intermediate"
+    )
     levels = {match.job_id: match.components.level for match in report.output.matches}
     assert levels == {"j-lead": 0.0, "j-mid": 100.0}
     (warning,) = report.warnings
@@ -184,7 +208,9 @@ def test_changed_level_scores_change_the_level_part(rules_dir: Path) -> None:
         ({}, 0.0),
     ],
 )
-def test_behavioral_finds_a_trait_among_strengths_or_traits_at_the_cutoff(every_job: Dispatcher, fields: dict[str, Any], score: float) -> None:
+def test_behavioral_finds_a_trait_among_strengths_or_traits_at_the_cutoff(
+    every_job: Dispatcher, fields: dict[str, Any], score: float
+) -> None:
     assert parts(every_job, job(culture=("curiosity",)), **fields)["behavioral"] == score
 
 
@@ -282,7 +308,9 @@ def test_changed_weights_change_the_scores(rules_dir: Path, dispatcher: Dispatch
     path = rules_dir / "marketplace.yaml"
     edit(path, "  track: 0.70", "  track: 0.50")
     edit(path, "  skills: 0.20", "  skills: 0.40")
-    (after,) = marketplace(Dispatcher.from_rules(rules_dir, entry_points=False), [job(skills=("web",))], **fields).output.matches
+    (after,) = marketplace(
+        Dispatcher.from_rules(rules_dir, entry_points=False), [job(skills=("web",))], **fields
+    ).output.matches
     assert after.match_score == 66.0  # 0.5 × 90 + 0.4 × 40 + 0 + 0.05 × 100
     assert after.components == before.components
 
@@ -294,9 +322,16 @@ def test_the_same_input_gives_byte_identical_json(dispatcher: Dispatcher) -> Non
         behavioral_profile={"teamwork": 8, "leadership": 6},
         difficulty_selection="advanced",
     )
-    jobs = [job("a", skills=("web", "networking"), culture=("teamwork", "leadership")), job("b", track="offensive", level="lead")]
+    jobs = [
+        job("a", skills=("web", "networking"), culture=("teamwork", "leadership")),
+        job("b", track="offensive", level="lead"),
+    ]
     first = dispatcher.dispatch(fields, catalogs={"jobs": jobs}).engines["marketplace"].model_dump_json()
-    second = dispatcher.dispatch(fields, catalogs=dispatcher.prepare_catalogs({"jobs": jobs})).engines["marketplace"].model_dump_json()
+    second = (
+        dispatcher.dispatch(fields, catalogs=dispatcher.prepare_catalogs({"jobs": jobs}))
+        .engines["marketplace"]
+        .model_dump_json()
+    )
     assert first == second
 
 
@@ -367,7 +402,10 @@ def test_the_weights_problem_is_at_the_weights_key(rules_dir: Path) -> None:
     (problem,) = raised.value.problems
     assert (problem.line, problem.column) == (line_of(path, "weights:"), 1)
     run = run_cli("check", "--rules", str(rules_dir))
-    assert f"{path}:{line_of(path, 'weights:')}:1: error: the weights add up to 0.9, not 1 [weights]" in run.stdout.splitlines()
+    assert (
+        f"{path}:{line_of(path, 'weights:')}:1: error: the weights add up to 0.9, not 1 [weights]"
+        in run.stdout.splitlines()
+    )
 
 
 def test_weights_within_a_billionth_of_one_are_accepted(rules_dir: Path) -> None:
@@ -383,15 +421,27 @@ def test_check_reports_the_weights_as_a_content_author_sees_them(rules_dir: Path
     run = run_cli("check", "--rules", str(rules_dir))
     assert run.code == 1
     assert "Traceback" not in run.stdout + run.stderr
-    assert run.stdout.splitlines() == [f"{path}:{problem.line}:{problem.column}: error: the weights add up to 0.9, not 1 [weights]"]
+    assert run.stdout.splitlines() == [
+        f"{path}:{problem.line}:{problem.column}: error: the weights add up to 0.9, not 1 [weights]"
+    ]
     assert re.search(r"1 problem\(s\) in 1 file\(s\)$", run.stderr.strip())
 
 
 @pytest.mark.parametrize(
     ("old", "new", "needle", "message"),
     [
-        ("  elite: expert", "  elite: lead", "elite: lead", "'lead' is not one of the levels (entry, mid, senior, expert)"),
-        ("  elite: expert", "  elite: expert\n  Novice: entry", "Novice: entry", "difficulty 'Novice' repeats 'novice'"),
+        (
+            "  elite: expert",
+            "  elite: lead",
+            "elite: lead",
+            "'lead' is not one of the levels (entry, mid, senior, expert)",
+        ),
+        (
+            "  elite: expert",
+            "  elite: expert\n  Novice: entry",
+            "Novice: entry",
+            "difficulty 'Novice' repeats 'novice'",
+        ),
         ("  - expert", "  - expert\n  - Mid", "- Mid", "level 'Mid' repeats 'mid'"),
         ("  - 50", "  - 50\n  - 75", "- 75", "a level further away can not score more: 75 is above 50"),
     ],

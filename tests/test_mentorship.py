@@ -25,10 +25,21 @@ def test_the_mentee_view_of_a_realistic_result(dispatcher: Dispatcher) -> None:
     assert view["is_locked"] is True
     assert view["scores"] == {"overall": 65.04, "aptitude": 62.4, "behavioral": 69.0}
     assert view["recommended_track"] == {"track": "defender", "confidence": 0.82}
-    assert view["aptitude_breakdown"] == {"networking": 45.5, "security": 72.0, "web": 38.0, "problem_solving": 80.0, "programming": 60.0}
+    assert view["aptitude_breakdown"] == {
+        "networking": 45.5,
+        "security": 72.0,
+        "web": 38.0,
+        "problem_solving": 80.0,
+        "programming": 60.0,
+    }
     assert view["behavioral_profile"]["areas_for_growth"] == ["Technical documentation", "communication"]
     assert view["future_you_persona"]["archetype"] == "Defender"
-    assert view["anti_cheat"] == {"score": 12.5, "needs_review": False, "suspicious_patterns": [], "device_fingerprint": "fp_9a41c7"}
+    assert view["anti_cheat"] == {
+        "score": 12.5,
+        "needs_review": False,
+        "suspicious_patterns": [],
+        "device_fingerprint": "fp_9a41c7",
+    }
 
 
 def test_anti_cheat_review_threshold_and_pattern_meanings(dispatcher: Dispatcher) -> None:
@@ -39,7 +50,11 @@ def test_anti_cheat_review_threshold_and_pattern_meanings(dispatcher: Dispatcher
         ("too_fast", "Answered faster than a careful reader could."),
         ("new_pattern", None),
     ]
-    below = dispatcher.dispatch(example(anti_cheat=signals | {"score": 49.99}), viewer=MENTOR).engines["mentorship"].output.anti_cheat
+    below = (
+        dispatcher.dispatch(example(anti_cheat=signals | {"score": 49.99}), viewer=MENTOR)
+        .engines["mentorship"]
+        .output.anti_cheat
+    )
     assert below.needs_review is False
 
 
@@ -53,7 +68,9 @@ def test_an_incomplete_result_is_skipped_only_after_access(dispatcher: Dispatche
     allowed = dispatcher.dispatch(example(status="behavioral_complete"), viewer=MENTOR).engines["mentorship"]
     assert allowed.status == "skipped"
     assert "'behavioral_complete'" in allowed.explain[0].message
-    stranger = dispatcher.dispatch(example(status="behavioral_complete"), viewer={"roles": ["mentor"]}).engines["mentorship"]
+    stranger = dispatcher.dispatch(example(status="behavioral_complete"), viewer={"roles": ["mentor"]}).engines[
+        "mentorship"
+    ]
     assert stranger.status == "denied", "a denied viewer does not learn whether the learner has a result"
 
 

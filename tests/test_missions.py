@@ -25,7 +25,13 @@ def missions(dispatcher: Dispatcher, catalogs: dict[str, Any] | None = None, **f
 
 @pytest.mark.parametrize(
     ("selection", "cap", "label"),
-    [("novice", 1, "Beginner"), ("beginner", 1, "Beginner"), ("intermediate", 2, "Intermediate"), ("advanced", 3, "Advanced"), ("elite", 4, "Expert")],
+    [
+        ("novice", 1, "Beginner"),
+        ("beginner", 1, "Beginner"),
+        ("intermediate", 2, "Intermediate"),
+        ("advanced", 3, "Advanced"),
+        ("elite", 4, "Expert"),
+    ],
 )
 def test_the_seed_mapping(dispatcher: Dispatcher, selection: str, cap: int, label: str) -> None:
     report = missions(dispatcher, difficulty_selection=selection)
@@ -90,7 +96,9 @@ def test_default_cap_opens_difficulty_one_only(dispatcher: Dispatcher) -> None:
 
 def test_a_rule_change_moves_the_cap(rules_dir: Path) -> None:
     edit(rules_dir / "missions.yaml", "  elite: 4", "  elite: 5")
-    output = missions(Dispatcher.from_rules(rules_dir, entry_points=False), {"missions": CATALOG}, difficulty_selection="elite").output
+    output = missions(
+        Dispatcher.from_rules(rules_dir, entry_points=False), {"missions": CATALOG}, difficulty_selection="elite"
+    ).output
     assert (output.max_difficulty, output.label) == (5, "Master")
     assert [mission.id for mission in output.open_missions] == ["m-1", "2", "m-3", "m-5"]
 

@@ -51,7 +51,11 @@ def test_null_is_unknown_and_zero_is_zero() -> None:
         ({"technical_exposure_score": -1}, "technical_exposure_score", "must be from 0 to 100"),
         ({"track_confidence": 1.5}, "track_confidence", "must be from 0 to 1"),
         ({"aptitude_breakdown": {"networking": "lots"}}, "aptitude_breakdown.networking.percentage", "valid number"),
-        ({"aptitude_breakdown": {"networking": {"correct": 3, "total": 2}}}, "aptitude_breakdown.networking.counts", "more than total"),
+        (
+            {"aptitude_breakdown": {"networking": {"correct": 3, "total": 2}}},
+            "aptitude_breakdown.networking.counts",
+            "more than total",
+        ),
         ({"behavioral_profile": {"leadership": 11}}, "behavioral_profile.traits.leadership", "must be from 0 to 10"),
         ({"status": "done"}, "status", "Input should be"),
         ({"difficulty_selection": 3}, "difficulty_selection", "valid string"),
@@ -83,7 +87,9 @@ def test_invalid_json_text_is_an_input_error() -> None:
 
 def test_both_breakdown_shapes_are_read() -> None:
     parsed = ProfilerResult.model_validate(
-        result(aptitude_breakdown={"networking": 45.5, "security": {"correct": 1, "total": 4, "points": 10}, "web": None})
+        result(
+            aptitude_breakdown={"networking": 45.5, "security": {"correct": 1, "total": 4, "points": 10}, "web": None}
+        )
     )
     assert parsed.aptitude_breakdown["networking"] == 45.5
     counts = parsed.aptitude_breakdown["security"]

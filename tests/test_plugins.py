@@ -35,7 +35,12 @@ def test_an_installed_engine_runs_with_its_own_schema_and_rules(site: Path) -> N
     (because,) = badges.explain
     assert (because.file, because.line) == ("badges_engine/badges.yaml", 2)
     info = plugin(dispatcher, "badges")
-    assert (info.source, info.distribution, info.version, info.engines) == ("entry point", "badges-engine", "1.0.0", ("badges",))
+    assert (info.source, info.distribution, info.version, info.engines) == (
+        "entry point",
+        "badges-engine",
+        "1.0.0",
+        ("badges",),
+    )
 
 
 def test_an_installed_engines_rules_are_validated_by_its_schema(site: Path, tmp_path: Path) -> None:
@@ -70,7 +75,9 @@ def test_the_cli_finds_an_installed_engine(tmp_path: Path) -> None:
     assert badges["rules_files"][0].endswith("badges_engine/badges.yaml")
     assert run_cli("check", env=env).stdout.startswith(f"ok: rules of {len(BUILTIN_PLUGINS) + 1} engine(s)")
     assert run_cli("schema", "badges", env=env).json()["title"] == "Badges rules"
-    (tmp_path / "r.json").write_text('{"session_id": "s", "user_id": "u", "status": "finished", "scores": {"overall": 90}}')
+    (tmp_path / "r.json").write_text(
+        '{"session_id": "s", "user_id": "u", "status": "finished", "scores": {"overall": 90}}'
+    )
     dispatched = run_cli("dispatch", str(tmp_path / "r.json"), env=env)
     assert dispatched.json()["engines"]["badges"]["output"] == {"awarded": True, "badge": "Strong start"}
 
@@ -128,9 +135,13 @@ def faulty_rules(tmp_path: Path, *engines: str) -> Path:
     return rules
 
 
-def test_an_engine_that_raises_is_an_error_in_its_own_report(site: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_engine_that_raises_is_an_error_in_its_own_report(
+    site: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     faulty = load_faulty(site)
-    dispatcher = Dispatcher.from_rules(faulty_rules(tmp_path, "raising", "wrong_type"), plugins=[faulty.RaisingPlugin()], entry_points=False)
+    dispatcher = Dispatcher.from_rules(
+        faulty_rules(tmp_path, "raising", "wrong_type"), plugins=[faulty.RaisingPlugin()], entry_points=False
+    )
     report = dispatcher.dispatch(result(difficulty_selection="elite"))
     assert report.engines["raising"].status == "error"
     assert report.engines["raising"].error == "engine 'raising' failed: RuntimeError: the engine's database is down"
@@ -217,7 +228,11 @@ def test_every_dispatcher_has_its_own_plugin_manager(site: Path) -> None:
 
 
 def hooks() -> list[tuple[str, object]]:
-    return [(name, value) for name, value in vars(hookspecs).items() if name.startswith("profiler_rules_") and callable(value)]
+    return [
+        (name, value)
+        for name, value in vars(hookspecs).items()
+        if name.startswith("profiler_rules_") and callable(value)
+    ]
 
 
 def test_every_hook_and_argument_is_documented() -> None:

@@ -67,7 +67,11 @@ def test_every_part_and_the_retake_rule_are_explained_at_their_lines(dispatcher:
     assert {because.file for because in explain} == {"profiler_rules/rules/portfolio.yaml"}
     assert [(because.rule, because.line, because.message) for because in explain] == [
         ("statement.why_cyber", line_of(RULES, "why_cyber: "), "why_cyber is answered → sentence 1 of the statement"),
-        ("statement.what_achieve", line_of(RULES, "what_achieve: "), "what_achieve is answered → sentence 2 of the statement"),
+        (
+            "statement.what_achieve",
+            line_of(RULES, "what_achieve: "),
+            "what_achieve is answered → sentence 2 of the statement",
+        ),
         (
             "statement.identity_values",
             line_of(RULES, "identity_values: "),
@@ -114,7 +118,9 @@ def test_a_complete_result_gets_an_entry(dispatcher: Dispatcher, status: str) ->
         ),
     ],
 )
-def test_each_answered_part_gives_its_sentence_in_order(dispatcher: Dispatcher, answers: dict[str, Any], expected: str) -> None:
+def test_each_answered_part_gives_its_sentence_in_order(
+    dispatcher: Dispatcher, answers: dict[str, Any], expected: str
+) -> None:
     assert statement(dispatcher, **answers) == expected
 
 
@@ -153,7 +159,17 @@ def test_the_fallback_is_not_used_when_one_part_is_answered(dispatcher: Dispatch
 
 @pytest.mark.parametrize(
     "answer",
-    ["{answer}", "{", "}", "{0}", "{user_id} {values}", "{answer.__class__}", "{answer!r:>99}", "{{answer}}", "100% {x}"],
+    [
+        "{answer}",
+        "{",
+        "}",
+        "{0}",
+        "{user_id} {values}",
+        "{answer.__class__}",
+        "{answer!r:>99}",
+        "{{answer}}",
+        "100% {x}",
+    ],
 )
 def test_an_answer_is_never_read_as_a_template(dispatcher: Dispatcher, answer: str) -> None:
     text = statement(dispatcher, why_cyber=answer, what_achieve=answer, identity_values=[answer])
@@ -207,7 +223,10 @@ def test_a_retake_keeps_the_first_entry_when_the_rules_say_so(rules_dir: Path) -
     assert report.output.on_retake == "keep"
     because = report.explain[-1]
     assert (because.rule, because.line) == ("on_retake", line_of(path, "on_retake: keep"))
-    assert because.message == "on a retake the host keeps the learner's existing entry 'value-statement:u-1' and drops this one"
+    assert (
+        because.message
+        == "on a retake the host keeps the learner's existing entry 'value-statement:u-1' and drops this one"
+    )
 
 
 def test_an_unknown_retake_rule_is_refused_with_the_allowed_ones(rules_dir: Path) -> None:
@@ -225,7 +244,12 @@ def test_the_fixed_fields_are_rules(rules_dir: Path) -> None:
     edit(path, "status: approved", "status: pending")
     edit(path, "visibility: private", "visibility: mentors")
     output = portfolio(Dispatcher.from_rules(rules_dir, entry_points=False)).output
-    assert (output.item_type, output.title, output.status, output.visibility) == ("statement", "Why I am here", "pending", "mentors")
+    assert (output.item_type, output.title, output.status, output.visibility) == (
+        "statement",
+        "Why I am here",
+        "pending",
+        "mentors",
+    )
 
 
 # --- template mistakes, each at its own line -----------------------------------------------------
@@ -234,22 +258,69 @@ def test_the_fixed_fields_are_rules(rules_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "path", "message"),
     [
-        (f'"{WHY}{{answer}}"', '"Because: {reason}"', "statement.why_cyber", "unknown placeholder {reason}. This text may use {answer} only."),
-        ('"My goal is to: {answer}"', '"Goal: {answer.upper}"', "statement.what_achieve", "{answer.upper} reads an attribute or an index"),
-        ('"My goal is to: {answer}"', '"Goal: {answer[0]}"', "statement.what_achieve", "{answer[0]} reads an attribute or an index"),
-        ('"My goal is to: {answer}"', '"Goal: {answer!r}"', "statement.what_achieve", "{answer!r} has a conversion (!r)"),
-        ('"My goal is to: {answer}"', '"Goal: {answer:>40}"', "statement.what_achieve", "{answer:>40} has a format spec (:>40)"),
+        (
+            f'"{WHY}{{answer}}"',
+            '"Because: {reason}"',
+            "statement.why_cyber",
+            "unknown placeholder {reason}. This text may use {answer} only.",
+        ),
+        (
+            '"My goal is to: {answer}"',
+            '"Goal: {answer.upper}"',
+            "statement.what_achieve",
+            "{answer.upper} reads an attribute or an index",
+        ),
+        (
+            '"My goal is to: {answer}"',
+            '"Goal: {answer[0]}"',
+            "statement.what_achieve",
+            "{answer[0]} reads an attribute or an index",
+        ),
+        (
+            '"My goal is to: {answer}"',
+            '"Goal: {answer!r}"',
+            "statement.what_achieve",
+            "{answer!r} has a conversion (!r)",
+        ),
+        (
+            '"My goal is to: {answer}"',
+            '"Goal: {answer:>40}"',
+            "statement.what_achieve",
+            "{answer:>40} has a format spec (:>40)",
+        ),
         ('"My goal is to: {answer}"', '"Goal: {}"', "statement.what_achieve", "the placeholder {} has no name"),
         ('"My goal is to: {answer}"', '"Goal: {0}"', "statement.what_achieve", "unknown placeholder {0}"),
-        ('"My goal is to: {answer}"', '"Goal: {answer"', "statement.what_achieve", "write {{ or }} for a literal brace"),
+        (
+            '"My goal is to: {answer}"',
+            '"Goal: {answer"',
+            "statement.what_achieve",
+            "write {{ or }} for a literal brace",
+        ),
         ('"My goal is to: {answer}"', '"Goal: answer}"', "statement.what_achieve", "Single '}' encountered"),
-        (f"identity_values: {VALUES}", 'identity_values: "I value {answer}"', "statement.identity_values", "This text may use {values} only."),
-        (f"fallback: {FALLBACK}", 'fallback: "Committed, {values}"', "statement.fallback", "unknown placeholder {values}. This text takes no placeholders."),
+        (
+            f"identity_values: {VALUES}",
+            'identity_values: "I value {answer}"',
+            "statement.identity_values",
+            "This text may use {values} only.",
+        ),
+        (
+            f"fallback: {FALLBACK}",
+            'fallback: "Committed, {values}"',
+            "statement.fallback",
+            "unknown placeholder {values}. This text takes no placeholders.",
+        ),
         ('"value-statement:{user_id}"', '"value-statement"', "idempotency_key", "the key must contain {user_id}"),
-        ('"value-statement:{user_id}"', '"vs:{user_id}:{session_id}"', "idempotency_key", "unknown placeholder {session_id}. This text may use {user_id} only."),
+        (
+            '"value-statement:{user_id}"',
+            '"vs:{user_id}:{session_id}"',
+            "idempotency_key",
+            "unknown placeholder {session_id}. This text may use {user_id} only.",
+        ),
     ],
 )
-def test_a_bad_template_is_refused_at_its_own_line(rules_dir: Path, old: str, new: str, path: str, message: str) -> None:
+def test_a_bad_template_is_refused_at_its_own_line(
+    rules_dir: Path, old: str, new: str, path: str, message: str
+) -> None:
     rules = rules_dir / "portfolio.yaml"
     edit(rules, old, new)
     (problem,) = load_problems(rules_dir)

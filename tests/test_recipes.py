@@ -46,7 +46,9 @@ def test_aptitude_boundaries(dispatcher: Dispatcher, score: Any, expected: list[
 def test_an_unknown_score_is_named_in_the_explanation(dispatcher: Dispatcher) -> None:
     report = recipes(dispatcher, aptitude_breakdown={"security": None})
     assert report.output.gaps == ()
-    assert [because.message for because in report.explain if "security" in because.message] == ["security has no known score → no gap"]
+    assert [because.message for because in report.explain if "security" in because.message] == [
+        "security has no known score → no gap"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +89,10 @@ def test_the_platforms_native_shape_finds_its_gaps(dispatcher: Dispatcher) -> No
     """The original's gap analysis found nothing in what the platform really stores (its defect 1)."""
     report = recipes(
         dispatcher,
-        aptitude_breakdown={"networking": {"correct": 0, "total": 1, "points": 0}, "security": {"correct": 0, "total": 1, "points": 0}},
+        aptitude_breakdown={
+            "networking": {"correct": 0, "total": 1, "points": 0},
+            "security": {"correct": 0, "total": 1, "points": 0},
+        },
         behavioral_profile={"work_style": 6.5, "leadership": 4.0, "collaboration": 8.5},
         scores={"aptitude": 0},
     )
@@ -107,7 +112,9 @@ def test_category_names_match_exactly_or_by_alias(dispatcher: Dispatcher, name: 
     assert output.gaps[0].category == name.strip()
 
 
-@pytest.mark.parametrize("name", ["web_security", "network_security", "a", "x", "net", "technical_skills", "problem_solving"])
+@pytest.mark.parametrize(
+    "name", ["web_security", "network_security", "a", "x", "net", "technical_skills", "problem_solving"]
+)
 def test_no_substring_guessing(dispatcher: Dispatcher, name: str) -> None:
     report = recipes(dispatcher, aptitude_breakdown={name: 10})
     assert report.output.recommended_recipe_skills == ()
@@ -153,14 +160,46 @@ def test_reference_example_a(dispatcher: Dispatcher) -> None:
         ("Technical documentation", "behavioral", None, "medium"),
         ("communication", "behavioral", None, "medium"),
     ]
-    expected = {"NET", "NETW", "TCPIP", "DNS", "HTTP", "WEB", "WEBAPP", "OWASP", "XSS", "SQLI", "TECH", "BASICS", "FUNDAMENTALS", "DOC", "COMM"}
+    expected = {
+        "NET",
+        "NETW",
+        "TCPIP",
+        "DNS",
+        "HTTP",
+        "WEB",
+        "WEBAPP",
+        "OWASP",
+        "XSS",
+        "SQLI",
+        "TECH",
+        "BASICS",
+        "FUNDAMENTALS",
+        "DOC",
+        "COMM",
+    }
     assert set(output.recommended_recipe_skills) == expected
-    assert (output.aptitude_score, output.technical_exposure_score, output.total_gaps, output.total_skills) == (62.4, 48.0, 5, 15)
+    assert (output.aptitude_score, output.technical_exposure_score, output.total_gaps, output.total_skills) == (
+        62.4,
+        48.0,
+        5,
+        15,
+    )
 
 
 def test_skill_codes_are_deduplicated_in_gap_order(dispatcher: Dispatcher) -> None:
     output = recipes(dispatcher, aptitude_breakdown={"web": 10, "networking": 20, "Networks": 30}).output
-    assert output.recommended_recipe_skills == ("WEB", "WEBAPP", "OWASP", "XSS", "SQLI", "NET", "NETW", "TCPIP", "DNS", "HTTP")
+    assert output.recommended_recipe_skills == (
+        "WEB",
+        "WEBAPP",
+        "OWASP",
+        "XSS",
+        "SQLI",
+        "NET",
+        "NETW",
+        "TCPIP",
+        "DNS",
+        "HTTP",
+    )
 
 
 def test_skill_order_is_the_same_under_every_hash_seed(tmp_path: Path) -> None:
@@ -174,7 +213,13 @@ def test_skill_order_is_the_same_under_every_hash_seed(tmp_path: Path) -> None:
     outputs = set()
     for seed in ("0", "1", "42", "31337"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        run = subprocess.run([sys.executable, "-c", script, str(EXAMPLES / "result.json")], env=env, capture_output=True, text=True, check=True)
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(EXAMPLES / "result.json")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         outputs.add(run.stdout)
     assert len(outputs) == 1
 
@@ -183,7 +228,10 @@ def test_incomplete_results_are_skipped_with_the_reason(dispatcher: Dispatcher) 
     report = recipes(dispatcher, status="aptitude_complete", aptitude_breakdown={"web": 10})
     assert report.status == "skipped"
     assert report.output is None
-    assert report.explain[0].message == "the result's status is 'aptitude_complete'; recipes acts only on finished or locked results"
+    assert (
+        report.explain[0].message
+        == "the result's status is 'aptitude_complete'; recipes acts only on finished or locked results"
+    )
 
 
 def test_explanations_cite_the_cutoff_line(dispatcher: Dispatcher) -> None:
@@ -208,8 +256,17 @@ def test_a_changed_cutoff_changes_the_gaps(rules_dir: Path) -> None:
 # --- the recipe catalog ------------------------------------------------------------------------
 
 
-def recipe(id_: str, codes: list[str], usage: int = 0, rating: float | None = None, active: bool = True) -> dict[str, Any]:
-    return {"id": id_, "title": id_.title(), "skill_codes": codes, "usage_count": usage, "avg_rating": rating, "is_active": active}
+def recipe(
+    id_: str, codes: list[str], usage: int = 0, rating: float | None = None, active: bool = True
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "title": id_.title(),
+        "skill_codes": codes,
+        "usage_count": usage,
+        "avg_rating": rating,
+        "is_active": active,
+    }
 
 
 def recommended(dispatcher: Dispatcher, catalog: list[dict[str, Any]], **fields: Any) -> list[tuple[str, float]]:
@@ -253,7 +310,9 @@ def test_an_invalid_catalog_item_is_named(dispatcher: Dispatcher) -> None:
     from profiler_rules import InvalidInputError
 
     with pytest.raises(InvalidInputError) as raised:
-        dispatcher.dispatch(result(), catalogs={"recipes": [recipe("ok", ["NET"]), {"id": "bad", "title": "x", "skill_codes": "NET"}]})
+        dispatcher.dispatch(
+            result(), catalogs={"recipes": [recipe("ok", ["NET"]), {"id": "bad", "title": "x", "skill_codes": "NET"}]}
+        )
     assert raised.value.fields == ("recipes.1.skill_codes",)
 
 

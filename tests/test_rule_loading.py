@@ -100,7 +100,9 @@ def test_tabs_get_a_plain_message() -> None:
 
 
 def test_a_second_document_is_refused() -> None:
-    assert problems_of("a: 1\n---\nb: 2\n") == ["x.yaml:2:1: error: a rule file holds one YAML document; remove the second '---'"]
+    assert problems_of("a: 1\n---\nb: 2\n") == [
+        "x.yaml:2:1: error: a rule file holds one YAML document; remove the second '---'"
+    ]
 
 
 # --- whole rule sets ---------------------------------------------------------------------------
@@ -271,7 +273,9 @@ def test_packaged_rule_files_are_block_style_and_commented() -> None:
     for path in PACKAGED_RULES.glob("*.yaml"):
         text = path.read_text()
         assert text.startswith("#"), f"{path.name} should open with a comment saying what it is"
-        flow = [event for event in yaml.parse(text) if isinstance(event, yaml.CollectionStartEvent) and event.flow_style]
+        flow = [
+            event for event in yaml.parse(text) if isinstance(event, yaml.CollectionStartEvent) and event.flow_style
+        ]
         assert not flow, f"{path.name} should use block style only (line {flow[0].start_mark.line + 1 if flow else 0})"
 
 

@@ -33,7 +33,10 @@ class Subject:
 
 
 _RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
-    "self": ("is the learner", lambda viewer, subject: viewer.user_id is not None and viewer.user_id == subject.user_id),
+    "self": (
+        "is the learner",
+        lambda viewer, subject: viewer.user_id is not None and viewer.user_id == subject.user_id,
+    ),
     "assigned_mentee": ("is assigned {user} as mentee", lambda viewer, subject: subject.user_id in viewer.mentee_ids),
     "assigned_coachee": ("coaches {user}", lambda viewer, subject: subject.user_id in viewer.coachee_ids),
     "own_cohort": ("holds cohort {cohort}", lambda viewer, subject: subject.cohort_id in viewer.cohort_ids),
@@ -117,7 +120,9 @@ class AccessPolicy:
             return self._deny(view, f"the viewer (roles: {roles}) matches no grant of {view} → denied")
         details = frozenset(detail for _, grant in held for detail in grant.details)
         explain = tuple(
-            self._rules.explain((view, index), f"the viewer {grant.describe(subject)} → {view} allowed{_with(grant.details)}")
+            self._rules.explain(
+                (view, index), f"the viewer {grant.describe(subject)} → {view} allowed{_with(grant.details)}"
+            )
             for index, grant in held
         )
         return AccessDecision(True, details, explain)

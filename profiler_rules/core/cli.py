@@ -71,8 +71,12 @@ def _parser() -> argparse.ArgumentParser:
 
     dispatch = commands.add_parser("dispatch", help="run profiler results through every engine")
     _rules_option(dispatch)
-    dispatch.add_argument("input", nargs="?", metavar="INPUT", help="a JSON file, a JSONL file (.jsonl), or - for standard input")
-    dispatch.add_argument("--catalogs", metavar="FILE", help='a JSON file: {"missions": [...], "recipes": [...], "jobs": [...]}')
+    dispatch.add_argument(
+        "input", nargs="?", metavar="INPUT", help="a JSON file, a JSONL file (.jsonl), or - for standard input"
+    )
+    dispatch.add_argument(
+        "--catalogs", metavar="FILE", help='a JSON file: {"missions": [...], "recipes": [...], "jobs": [...]}'
+    )
     dispatch.add_argument("--viewer", metavar="JSON", help="who is asking: JSON text or a JSON file")
     dispatch.add_argument("--jsonl", action="store_true", help="read INPUT as JSON Lines whatever its name")
     dispatch.add_argument(
@@ -84,13 +88,23 @@ def _parser() -> argparse.ArgumentParser:
 
     analytics = commands.add_parser("analytics", help="cohort and enterprise dashboards over a JSONL file of results")
     _rules_option(analytics)
-    analytics.add_argument("input", nargs="?", metavar="INPUT", help="a JSONL file of results (one per line), or - for standard input")
-    analytics.add_argument("--viewer", metavar="JSON", help="who is asking: JSON text or a JSON file (required unless --example)")
+    analytics.add_argument(
+        "input", nargs="?", metavar="INPUT", help="a JSONL file of results (one per line), or - for standard input"
+    )
+    analytics.add_argument(
+        "--viewer", metavar="JSON", help="who is asking: JSON text or a JSON file (required unless --example)"
+    )
     analytics.add_argument("--cohort", metavar="ID", help="the cohort's dashboard")
     analytics.add_argument("--sponsor", metavar="ID", help="the sponsor's (enterprise) dashboard")
-    analytics.add_argument("--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]")
-    analytics.add_argument("--from", dest="date_from", metavar="DATE", help="count results completed on or after this date (YYYY-MM-DD)")
-    analytics.add_argument("--to", dest="date_to", metavar="DATE", help="count results completed on or before this date, all of it")
+    analytics.add_argument(
+        "--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]"
+    )
+    analytics.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="count results completed on or after this date (YYYY-MM-DD)"
+    )
+    analytics.add_argument(
+        "--to", dest="date_to", metavar="DATE", help="count results completed on or before this date, all of it"
+    )
     analytics.add_argument(
         "--example",
         action="store_true",
@@ -166,7 +180,15 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     if args.format == "json":
         warnings = [problem.as_dict() for problem in ruleset.warnings]
-        _print_json({"valid": True, "digest": ruleset.digest, "version": ruleset.version, "engines": list(ruleset.rules), "problems": warnings})
+        _print_json(
+            {
+                "valid": True,
+                "digest": ruleset.digest,
+                "version": ruleset.version,
+                "engines": list(ruleset.rules),
+                "problems": warnings,
+            }
+        )
     else:
         for problem in ruleset.warnings:
             print(problem.format())
@@ -285,7 +307,9 @@ def _numbered(stream: TextIO) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r\n")
 
 
-def _dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Catalogs, viewer: Viewer | None) -> tuple[str, bool]:
+def _dispatch_line(
+    dispatcher: Dispatcher, number: int, line: str, catalogs: Catalogs, viewer: Viewer | None
+) -> tuple[str, bool]:
     from .errors import InvalidInputError
 
     if not line.strip():
@@ -305,7 +329,11 @@ def _dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Cat
 
 
 def _error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:
-    record: dict[str, Any] = {"line": line, "session_id": session if isinstance(session, str) else None, "error": message}
+    record: dict[str, Any] = {
+        "line": line,
+        "session_id": session if isinstance(session, str) else None,
+        "error": message,
+    }
     if fields is not None:
         record["fields"] = fields
     return json.dumps(record, ensure_ascii=False)

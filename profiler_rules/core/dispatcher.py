@@ -14,7 +14,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, ProfilerRulesError
-from .models import AggregateReport, DispatchReport, EngineReport, Explanation, ProfilerResult, Viewer, field_errors, validate_input
+from .models import (
+    AggregateReport,
+    DispatchReport,
+    EngineReport,
+    Explanation,
+    ProfilerResult,
+    Viewer,
+    field_errors,
+    validate_input,
+)
 from .plugins import PluginInfo, PluginRegistry, discover_plugins
 from .rules import LoadableEngine, RuleSet, load_ruleset
 
@@ -96,7 +105,9 @@ class Dispatcher:
         if catalogs is None:
             return _NO_CATALOGS
         if not isinstance(catalogs, Mapping):
-            raise InvalidInputError("catalogs", [FieldError("", "catalogs must be a mapping of name to a list of items")])
+            raise InvalidInputError(
+                "catalogs", [FieldError("", "catalogs must be a mapping of name to a list of items")]
+            )
         items: dict[str, tuple[Any, ...]] = {}
         errors: list[FieldError] = []
         for name, raw in catalogs.items():
@@ -108,7 +119,9 @@ class Dispatcher:
             try:
                 items[name] = reader.validate_python(raw)
             except ValidationError as error:
-                errors.extend(FieldError(f"{name}.{item.field}".rstrip("."), item.message) for item in field_errors(error))
+                errors.extend(
+                    FieldError(f"{name}.{item.field}".rstrip("."), item.message) for item in field_errors(error)
+                )
         if errors:
             raise InvalidInputError("catalogs", errors)
         return Catalogs(items)
@@ -137,9 +150,7 @@ class Dispatcher:
             ruleset.rules,
             ruleset.access,
         )
-        engines = {
-            item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines
-        }
+        engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
         return DispatchReport(
             session_id=checked.session_id,
             user_id=checked.user_id,
@@ -177,8 +188,17 @@ class Dispatcher:
             outcome = None
             failure = f"engine '{engine}' failed: {type(error).__name__}: {error}"
         else:
-            failure = None if isinstance(outcome, Outcome) else f"engine '{engine}' returned {type(outcome).__name__}, not an Outcome"
-        common = {"engine": engine, "ruleset": ruleset.stamp, "results_read": stream.read, "results_invalid": stream.invalid}
+            failure = (
+                None
+                if isinstance(outcome, Outcome)
+                else f"engine '{engine}' returned {type(outcome).__name__}, not an Outcome"
+            )
+        common = {
+            "engine": engine,
+            "ruleset": ruleset.stamp,
+            "results_read": stream.read,
+            "results_invalid": stream.invalid,
+        }
         if failure is not None or not isinstance(outcome, Outcome):
             return AggregateReport(status="error", error=failure, warnings=stream.problems(), **common)
         return AggregateReport(

@@ -7,8 +7,9 @@ NaN or an out-of-range value is an error that names its field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -127,6 +128,16 @@ def percentage_of(value: float | AptitudeCounts | None) -> float | None:
     return value
 
 
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def name_key(name: str) -> str:
+    """How category, skill and trait names compare across the platform: trimmed, case-folded, with
+    runs of spaces, '-' and '_' alike ("Reverse-Engineering" and "reverse engineering" are one name).
+    Never by part of a word."""
+    return _SEPARATORS.sub("_", name.strip().casefold()).strip("_")
+
+
 _STRUCTURED_KEYS = frozenset({"traits", "strengths", "areas_for_growth"})
 
 
@@ -206,7 +217,7 @@ class ProfilerResult(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         # Naive timestamps are read as UTC so that results from different sources compare.
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
     @property

@@ -28,7 +28,15 @@ from .rules import LoadableEngine
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
 DISABLED_PLUGINS_VARIABLE = "PROFILER_RULES_DISABLED_PLUGINS"
-BUILTIN_PLUGINS: tuple[str, ...] = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "missions",
+    "recipes",
+    "portfolio",
+    "leadership",
+    "marketplace",
+    "mentorship",
+    "analytics",
+)
 """Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
 
 _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -219,7 +227,9 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
     return tuple(engines.values())
 
 
-def _drop_unmet_needs(engines: dict[str, LoadableEngine], owners: dict[str, str], candidates: Mapping[str, _Candidate]) -> None:
+def _drop_unmet_needs(
+    engines: dict[str, LoadableEngine], owners: dict[str, str], candidates: Mapping[str, _Candidate]
+) -> None:
     """Refuse engines that read the rules of an engine that is not loaded, until none is left."""
     changed = True
     while changed:
@@ -258,7 +268,9 @@ def _finish(candidate: _Candidate, manager: pluggy.PluginManager) -> PluginInfo:
     status = candidate.info.status
     if candidate.errors:
         status = "error"
-    return _with(candidate.info, hooks=hooks, engines=tuple(candidate.engines), status=status, errors=tuple(candidate.errors))
+    return _with(
+        candidate.info, hooks=hooks, engines=tuple(candidate.engines), status=status, errors=tuple(candidate.errors)
+    )
 
 
 def _with(info: PluginInfo, **changes: Any) -> PluginInfo:

@@ -117,8 +117,22 @@ class _Kind:
 def _core_kinds() -> list[_Kind]:
     packaged = files("profiler_rules").joinpath("rules")
     return [
-        _Kind(MANIFEST_NAME, _MANIFEST_VALIDATOR, _Manifest, packaged.joinpath(f"{MANIFEST_NAME}{RULES_SUFFIX}"), False, "the manifest"),
-        _Kind(ACCESS_NAME, _ACCESS_VALIDATOR, AccessRules, packaged.joinpath(f"{ACCESS_NAME}{RULES_SUFFIX}"), True, "the access rules"),
+        _Kind(
+            MANIFEST_NAME,
+            _MANIFEST_VALIDATOR,
+            _Manifest,
+            packaged.joinpath(f"{MANIFEST_NAME}{RULES_SUFFIX}"),
+            False,
+            "the manifest",
+        ),
+        _Kind(
+            ACCESS_NAME,
+            _ACCESS_VALIDATOR,
+            AccessRules,
+            packaged.joinpath(f"{ACCESS_NAME}{RULES_SUFFIX}"),
+            True,
+            "the access rules",
+        ),
     ]
 
 
@@ -135,7 +149,14 @@ def load_ruleset(
     not reported as unknown. Raises :class:`RulesError` listing every problem of every file.
     """
     kinds = _core_kinds() + [
-        _Kind(item.engine.name, item.validator, item.engine.rules_model, item.engine.default_rules_file, True, f"engine '{item.engine.name}'")
+        _Kind(
+            item.engine.name,
+            item.validator,
+            item.engine.rules_model,
+            item.engine.default_rules_file,
+            True,
+            f"engine '{item.engine.name}'",
+        )
         for item in engines
     ]
     problems: list[Problem] = []
@@ -192,7 +213,14 @@ def _unused_views(access: Rules[AccessRules], engines: Sequence[LoadableEngine])
     checked = {view for item in engines for view in item.engine.access_views}
     known = ", ".join(sorted(checked)) or "none"
     return [
-        Problem(access.file, access.line_of(view), 1, f"no loaded engine checks view '{view}' (views checked: {known})", view, "warning")
+        Problem(
+            access.file,
+            access.line_of(view),
+            1,
+            f"no loaded engine checks view '{view}' (views checked: {known})",
+            view,
+            "warning",
+        )
         for view in access.settings.root
         if view not in checked
     ]

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
 from typing import Annotated
 
@@ -56,13 +56,24 @@ class AnalyticsRules(BaseModel):
         previous = None
         for index, band in enumerate(bands):
             if band.band == UNKNOWN_BAND:
-                raise RuleViolation(f"'{UNKNOWN_BAND}' is reserved for learners without an overall score", "readiness_bands", index, "band")
+                raise RuleViolation(
+                    f"'{UNKNOWN_BAND}' is reserved for learners without an overall score",
+                    "readiness_bands",
+                    index,
+                    "band",
+                )
             last = index == len(bands) - 1
             if last != (band.below is None):
-                message = "only the last band leaves out 'below'" if not last else "the last band takes every higher score: leave out 'below'"
+                message = (
+                    "only the last band leaves out 'below'"
+                    if not last
+                    else "the last band takes every higher score: leave out 'below'"
+                )
                 raise RuleViolation(message, "readiness_bands", index)
             if band.below is not None and previous is not None and band.below <= previous:
-                raise RuleViolation(f"bands must rise: {band.below:g} is not above {previous:g}", "readiness_bands", index, "below")
+                raise RuleViolation(
+                    f"bands must rise: {band.below:g} is not above {previous:g}", "readiness_bands", index, "below"
+                )
             previous = band.below if band.below is not None else previous
         return self
 
@@ -274,17 +285,21 @@ def _members(query: AnalyticsQuery) -> dict[str, list[RosterEntry]] | None:
 
 
 def _in_scope(cohort_id: str | None, sponsor_id: str | None, query: AnalyticsQuery) -> bool:
-    return (query.cohort_id is None or cohort_id == query.cohort_id) and (query.sponsor_id is None or sponsor_id == query.sponsor_id)
+    return (query.cohort_id is None or cohort_id == query.cohort_id) and (
+        query.sponsor_id is None or sponsor_id == query.sponsor_id
+    )
 
 
 def _window(query: AnalyticsQuery) -> tuple[datetime | None, datetime | None]:
-    start = None if query.date_from is None else datetime.combine(query.date_from, time.min, timezone.utc)
+    start = None if query.date_from is None else datetime.combine(query.date_from, time.min, UTC)
     # date_to includes its whole day: the original compared with midnight and lost it.
-    end = None if query.date_to is None else datetime.combine(query.date_to + timedelta(days=1), time.min, timezone.utc)
+    end = None if query.date_to is None else datetime.combine(query.date_to + timedelta(days=1), time.min, UTC)
     return start, end
 
 
-def _read(results: Iterable[ProfilerResult], query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None) -> _Pass:
+def _read(
+    results: Iterable[ProfilerResult], query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None
+) -> _Pass:
     state = _Pass()
     start, end = _window(query)
     dated = start is not None or end is not None
@@ -292,7 +307,9 @@ def _read(results: Iterable[ProfilerResult], query: AnalyticsQuery, members: Map
         if not result.is_complete:
             state.incomplete += 1
             continue
-        in_scope = result.user_id in members if members is not None else _in_scope(result.cohort_id, result.sponsor_id, query)
+        in_scope = (
+            result.user_id in members if members is not None else _in_scope(result.cohort_id, result.sponsor_id, query)
+        )
         if not in_scope:
             state.outside += 1
             continue
@@ -336,11 +353,15 @@ def _dashboard(
     if state.undated:
         warnings.append(f"{state.undated} complete result(s) have no completed_at and were left out of the date range")
     dashboard = Dashboard(
-        scope=Scope(cohort_id=query.cohort_id, sponsor_id=query.sponsor_id, date_from=query.date_from, date_to=query.date_to),
+        scope=Scope(
+            cohort_id=query.cohort_id, sponsor_id=query.sponsor_id, date_from=query.date_from, date_to=query.date_to
+        ),
         enrolled=enrolled,
         profiled=profiled,
         profiled_percentage=_percentage(profiled, enrolled),
-        not_profiled=None if members is None else tuple(_learner(user, entries) for user, entries in sorted(members.items()) if user not in latest),
+        not_profiled=None
+        if members is None
+        else tuple(_learner(user, entries) for user, entries in sorted(members.items()) if user not in latest),
         track_distribution=_track_distribution(latest.values()),
         score_statistics=_statistics(latest.values()),
         top_strengths=_top_strengths(latest.values(), rules.settings.top_strengths),
@@ -351,8 +372,12 @@ def _dashboard(
     return dashboard, warnings
 
 
-def _empty_scope_warnings(query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None, profiled: int) -> list[str]:
-    scope = " and ".join(f"{kind} {value!r}" for kind, value in (("cohort", query.cohort_id), ("sponsor", query.sponsor_id)) if value)
+def _empty_scope_warnings(
+    query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None, profiled: int
+) -> list[str]:
+    scope = " and ".join(
+        f"{kind} {value!r}" for kind, value in (("cohort", query.cohort_id), ("sponsor", query.sponsor_id)) if value
+    )
     if not scope:
         return []
     if members is not None and not members:
@@ -407,7 +432,9 @@ def _readiness_distribution(latest: Iterable[_Latest], settings: AnalyticsRules)
     return distribution
 
 
-def _cohort_breakdown(latest: Mapping[str, _Latest], members: Mapping[str, list[RosterEntry]] | None) -> dict[str, CohortFigures]:
+def _cohort_breakdown(
+    latest: Mapping[str, _Latest], members: Mapping[str, list[RosterEntry]] | None
+) -> dict[str, CohortFigures]:
     enrolled: dict[str, set[str]] = {}
     if members is not None:
         for user, entries in members.items():
@@ -434,7 +461,9 @@ def _cohort_breakdown(latest: Mapping[str, _Latest], members: Mapping[str, list[
     return breakdown
 
 
-def _students(latest: Mapping[str, _Latest], members: Mapping[str, list[RosterEntry]] | None, settings: AnalyticsRules) -> tuple[StudentRow, ...]:
+def _students(
+    latest: Mapping[str, _Latest], members: Mapping[str, list[RosterEntry]] | None, settings: AnalyticsRules
+) -> tuple[StudentRow, ...]:
     users = sorted(set(latest) | set(members or ()))
     rows = []
     for user in users:
@@ -462,7 +491,9 @@ def _readiness(overall: float | None, rules: Rules[AnalyticsRules]) -> tuple[str
         return None, rules.explain("readiness_bands", "the overall score is unknown → no readiness band")
     index, band = rules.settings.band_of(overall)
     limit = f"below {band.below:g}" if band.below is not None else "the last band"
-    return band.band, rules.explain(("readiness_bands", index), f"overall {overall:g} is {limit} → readiness {band.band}")
+    return band.band, rules.explain(
+        ("readiness_bands", index), f"overall {overall:g} is {limit} → readiness {band.band}"
+    )
 
 
 def _summary(state: _Pass, rules: Rules[AnalyticsRules]) -> tuple[Explanation, ...]:
@@ -471,7 +502,8 @@ def _summary(state: _Pass, rules: Rules[AnalyticsRules]) -> tuple[Explanation, .
         f"left out: {state.incomplete} incomplete, {state.outside} outside the scope or dates, {state.undated} without a date"
     )
     bands = ", ".join(
-        f"{band.band} below {band.below:g}" if band.below is not None else f"{band.band} above" for band in rules.settings.readiness_bands
+        f"{band.band} below {band.below:g}" if band.below is not None else f"{band.band} above"
+        for band in rules.settings.readiness_bands
     )
     return (
         Explanation(rule="scope", file=None, line=None, message=counted),

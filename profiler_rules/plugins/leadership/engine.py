@@ -48,7 +48,9 @@ class EligibilityRules(BaseModel):
         for written, threshold in self.trait_thresholds.items():
             trait = fold(written)
             if trait in self._traits:
-                raise RuleViolation(f"trait '{written}' repeats '{self._traits[trait][0]}'", "trait_thresholds", written)
+                raise RuleViolation(
+                    f"trait '{written}' repeats '{self._traits[trait][0]}'", "trait_thresholds", written
+                )
             self._traits[trait] = (written, threshold)
         if not self._tracks and not self._traits:
             # Reported at the first of the two settings, which a content author reads first.
@@ -114,7 +116,8 @@ class LeadershipEngine(Engine):
         statement = build_value_statement(result, portfolio)
         entry = portfolio.settings
         shared = portfolio.explain(
-            "status", f"the academy sees the portfolio entry's status '{entry.status}' and visibility '{entry.visibility}'"
+            "status",
+            f"the academy sees the portfolio entry's status '{entry.status}' and visibility '{entry.visibility}'",
         )
         checks = _checks(result, rules.settings.eligibility)
         eligible = any(check.matched for check in checks)
@@ -174,7 +177,9 @@ def _trait(written: str, threshold: float, found: tuple[str, float] | None) -> _
 
 def _explanations(rules: Rules[LeadershipRules], checks: list[_Check], eligible: bool) -> list[Explanation]:
     """One explanation per rule applied, at its own line, then the decision."""
-    explain = [rules.explain(check.rule, f"{check.reason} → {'match' if check.matched else 'no match'}") for check in checks]
+    explain = [
+        rules.explain(check.rule, f"{check.reason} → {'match' if check.matched else 'no match'}") for check in checks
+    ]
     if eligible:
         explain.append(rules.explain("eligibility", "at least one eligibility rule matched → eligible for the academy"))
     else:

@@ -26,12 +26,9 @@ from profiler_rules import (
     ProfilerResult,
     Rules,
     RuleViolation,
+    name_key,
     percentage_of,
 )
-
-# Skill names compare with aptitude categories exactly as recipes compares them (' ', '-', '_' alike).
-# The helper lives in recipes for now; it belongs in a module both engines share.
-from profiler_rules.plugins.recipes.engine import category_key
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _SUM_TOLERANCE = 1e-9
@@ -43,7 +40,7 @@ PARTS = ("track", "skills", "level", "behavioral")
 
 
 def fold(text: str) -> str:
-    """How track keys, levels, difficulties and traits compare: trimmed and case-folded, whole strings."""
+    """How track keys, levels and difficulties compare: trimmed and case-folded, whole strings."""
     return text.strip().casefold()
 
 
@@ -82,7 +79,9 @@ class MarketplaceRules(BaseModel):
         total = math.fsum(self.weights.values())
         if abs(total - 1) > _SUM_TOLERANCE:
             raise RuleViolation(f"the weights add up to {total:.10g}, not 1", "weights")
-        self._formula = " + ".join(f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True))
+        self._formula = " + ".join(
+            f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True)
+        )
         self._index_levels()
         self._index_difficulties()
         self._check_level_scores()
@@ -169,10 +168,10 @@ class Job(BaseModel):
         self._track = fold(self.track_key)
         skills: dict[str, str] = {}
         for skill in self.required_skills:
-            skills.setdefault(category_key(skill), skill.strip())
+            skills.setdefault(name_key(skill), skill.strip())
         self._skills = tuple((written, key) for key, written in skills.items())
         self._level = fold(self.job_level)
-        self._culture = tuple(dict.fromkeys(fold(trait) for trait in self.culture_fit))
+        self._culture = tuple(dict.fromkeys(name_key(trait) for trait in self.culture_fit))
         return self
 
     @property
@@ -253,7 +252,7 @@ class _Matching:
         self.level = self._learner_level(result.difficulty_selection)
         self.alignment = _first_by_key(result.track_alignment.items(), fold)
         breakdown = ((name, percentage_of(value)) for name, value in result.aptitude_breakdown.items())
-        self.aptitude = _first_by_key(breakdown, category_key)
+        self.aptitude = _first_by_key(breakdown, name_key)
         self.shown = self._shown_traits(result)
 
     def _learner_level(self, raw: str | None) -> int | None:
@@ -269,7 +268,9 @@ class _Matching:
             reason = "the result has no difficulty selection"
         else:
             reason = f"difficulty_selection {raw!r} is not a known difficulty"
-            self.warnings.append(f"{reason} (allowed: {settings.allowed_difficulties}); the level part is 0 for every job")
+            self.warnings.append(
+                f"{reason} (allowed: {settings.allowed_difficulties}); the level part is 0 for every job"
+            )
         self.explain.append(self.rules.explain("difficulty_levels", f"{reason}: the level part is 0 for every job"))
         return None
 
@@ -277,7 +278,7 @@ class _Matching:
         profile = result.behavioral_profile
         cutoff = self.settings.behavioral_cutoff
         strong = (trait for trait, mean in profile.traits.items() if mean >= cutoff)
-        return frozenset(fold(trait) for trait in (*result.strengths, *profile.strengths, *strong))
+        return frozenset(name_key(trait) for trait in (*result.strengths, *profile.strengths, *strong))
 
     def _note(self, what: tuple[str, str], rule: str, message: str) -> None:
         """Explain an unknown score once per result, however many jobs ask for it."""
@@ -314,8 +315,14 @@ class _Matching:
         index = self.settings.level_index(job.level)
         if index is None:
             allowed = self.settings.allowed_levels
-            self.warnings.append(f"job {job.id!r} has job_level {job.job_level!r}, which is not a level (allowed: {allowed}); its level part is 0")
-            self.explain.append(self.rules.explain("levels", f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"))
+            self.warnings.append(
+                f"job {job.id!r} has job_level {job.job_level!r}, which is not a level (allowed: {allowed}); its level part is 0"
+            )
+            self.explain.append(
+                self.rules.explain(
+                    "levels", f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"
+                )
+            )
             return 0.0
         return 0.0 if self.level is None else self.settings.level_score(self.level, index)
 
@@ -369,14 +376,22 @@ class MarketplaceEngine(Engine):
             return Outcome(_output(result, complete=False, considered=0, matches=()), (because,))
         catalog = context.catalog("jobs")
         if catalog is None:
-            because = Explanation(rule="jobs", file=None, line=None, message="no jobs catalog was given, so there are no jobs to match")
+            because = Explanation(
+                rule="jobs", file=None, line=None, message="no jobs catalog was given, so there are no jobs to match"
+            )
             return Outcome(_output(result, complete=True, considered=0, matches=None), (because,))
         matching = _Matching(result, rules)
         matches = matching.matches(catalog)
-        return Outcome(_output(result, complete=True, considered=len(catalog), matches=matches), matching.explain, matching.warnings)
+        return Outcome(
+            _output(result, complete=True, considered=len(catalog), matches=matches),
+            matching.explain,
+            matching.warnings,
+        )
 
 
-def _output(result: ProfilerResult, *, complete: bool, considered: int, matches: tuple[JobMatch, ...] | None) -> MarketplaceOutput:
+def _output(
+    result: ProfilerResult, *, complete: bool, considered: int, matches: tuple[JobMatch, ...] | None
+) -> MarketplaceOutput:
     return MarketplaceOutput(
         profiler_complete=complete,
         recommended_track=result.recommended_track if complete else None,

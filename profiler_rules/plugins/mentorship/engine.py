@@ -108,7 +108,9 @@ class MentorshipEngine(Engine):
             return Outcome.denied(decision.explain[0])
         if not result.is_complete:
             status = "unknown" if result.status is None else repr(result.status)
-            reason = f"the result's status is {status}; there are no profiler results to show until it is finished or locked"
+            reason = (
+                f"the result's status is {status}; there are no profiler results to show until it is finished or locked"
+            )
             return Outcome.skipped(Explanation(rule="status", file=None, line=None, message=reason))
         fields = _view_fields(result)
         if not decision.shows(ANTI_CHEAT):
@@ -131,7 +133,9 @@ def _view_fields(result: ProfilerResult) -> dict[str, Any]:
         "track_alignment": dict(result.track_alignment),
         "strengths": result.strengths,
         "areas_for_growth": result.areas_for_growth,
-        "behavioral_profile": BehavioralProfile(traits=dict(profile.traits), strengths=profile.strengths, areas_for_growth=profile.areas_for_growth),
+        "behavioral_profile": BehavioralProfile(
+            traits=dict(profile.traits), strengths=profile.strengths, areas_for_growth=profile.areas_for_growth
+        ),
         "future_you_persona": result.future_you_persona,
         "aptitude_breakdown": {category: percentage_of(value) for category, value in result.aptitude_breakdown.items()},
     }
@@ -143,7 +147,9 @@ def _anti_cheat(result: ProfilerResult, rules: Rules[MentorshipRules]) -> tuple[
     if signals is None:
         return None, rules.explain("anti_cheat", "the result carries no anti-cheat signals")
     needs_review = signals.score is not None and signals.score >= settings.review_at
-    patterns = tuple(SuspiciousPattern(pattern=name, meaning=settings.patterns.get(name)) for name in signals.suspicious_patterns)
+    patterns = tuple(
+        SuspiciousPattern(pattern=name, meaning=settings.patterns.get(name)) for name in signals.suspicious_patterns
+    )
     view = AntiCheatView(
         score=signals.score,
         needs_review=needs_review,

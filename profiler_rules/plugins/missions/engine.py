@@ -92,15 +92,21 @@ class MissionsEngine(Engine):
         else:
             written, cap = level
             label = settings.difficulty_labels[str(cap)]
-            because = rules.explain(f"levels.{written}", f"difficulty '{selection}' allows missions up to difficulty {cap} ({label})")
+            because = rules.explain(
+                f"levels.{written}", f"difficulty '{selection}' allows missions up to difficulty {cap} ({label})"
+            )
             return Outcome(self._output(selection, cap, label, "profiler", context), (because,))
         cap = settings.default_max_difficulty
         label = settings.difficulty_labels[str(cap)]
-        because = rules.explain("default_max_difficulty", f"{reason}: the default max difficulty {cap} ({label}) applies")
+        because = rules.explain(
+            "default_max_difficulty", f"{reason}: the default max difficulty {cap} ({label}) applies"
+        )
         return Outcome(self._output(selection or None, cap, label, "default", context), (because,), warnings)
 
     @staticmethod
-    def _output(selection: str | None, cap: int, label: str, source: Literal["profiler", "default"], context: Context) -> MissionsOutput:
+    def _output(
+        selection: str | None, cap: int, label: str, source: Literal["profiler", "default"], context: Context
+    ) -> MissionsOutput:
         catalog = context.catalog("missions")
         missions = None if catalog is None else tuple(mission for mission in catalog if mission.difficulty <= cap)
         return MissionsOutput(

@@ -188,19 +188,25 @@ def build_value_statement(result: ProfilerResult, rules: Rules[PortfolioRules]) 
         answer = (getattr(answers, name) or "").strip()
         if answer:
             parts.append(statement.sentence(name, answer=answer))
-            explain.append(rules.explain(f"statement.{name}", f"{name} is answered → sentence {len(parts)} of the statement"))
+            explain.append(
+                rules.explain(f"statement.{name}", f"{name} is answered → sentence {len(parts)} of the statement")
+            )
         else:
             explain.append(rules.explain(f"statement.{name}", f"{name} is missing or blank → its sentence is left out"))
     values = [value.strip() for value in answers.identity_values if value.strip()]
     if values:
         parts.append(statement.sentence("identity_values", values=", ".join(values)))
-        message = f"{len(values)} identity value(s) given ({', '.join(values)}) → sentence {len(parts)} of the statement"
+        message = (
+            f"{len(values)} identity value(s) given ({', '.join(values)}) → sentence {len(parts)} of the statement"
+        )
     else:
         message = "no identity values given → their sentence is left out"
     explain.append(rules.explain("statement.identity_values", message))
     if not parts:
         parts.append(statement.sentence("fallback"))
-        explain.append(rules.explain("statement.fallback", "no answer gives a sentence → the fallback is the statement"))
+        explain.append(
+            rules.explain("statement.fallback", "no answer gives a sentence → the fallback is the statement")
+        )
     return ValueStatement(" ".join(parts), tuple(explain))
 
 

@@ -23,17 +23,12 @@ from profiler_rules import (
     ProfilerResult,
     Rules,
     RuleViolation,
+    name_key,
     percentage_of,
 )
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 SkillCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
-_SEPARATORS = re.compile(r"[\s_\-]+")
-
-
-def category_key(name: str) -> str:
-    """How category names and aliases compare: case-folded, with spaces, '-' and '_' alike."""
-    return _SEPARATORS.sub("_", name.strip().casefold()).strip("_")
 
 
 class AptitudeRules(BaseModel):
@@ -121,9 +116,14 @@ class RecipeRules(BaseModel):
         previous = None
         for index, band in enumerate(self.priority_bands):
             if previous is not None and band.below <= previous:
-                raise RuleViolation(f"bands must rise: {band.below:g} is not above {previous:g}", "priority_bands", index, "below")
+                raise RuleViolation(
+                    f"bands must rise: {band.below:g} is not above {previous:g}", "priority_bands", index, "below"
+                )
             previous = band.below
-        for section, cutoff in (("aptitude", self.aptitude.gap_cutoff), ("technical_exposure", self.technical_exposure.gap_cutoff)):
+        for section, cutoff in (
+            ("aptitude", self.aptitude.gap_cutoff),
+            ("technical_exposure", self.technical_exposure.gap_cutoff),
+        ):
             if previous is not None and cutoff > previous:
                 message = f"gap_cutoff {cutoff:g} is above the last priority band (below {previous:g}): some gaps would have no priority"
                 raise RuleViolation(message, section, "gap_cutoff")
@@ -134,14 +134,14 @@ class RecipeRules(BaseModel):
                 (alias, ("categories", name, "aliases", index)) for index, alias in enumerate(rule.aliases)
             ]
             for written, path in names:
-                key = category_key(written)
+                key = name_key(written)
                 if key in self._categories and self._categories[key] != name:
                     raise RuleViolation(f"'{written}' already names category '{self._categories[key]}'", *path)
                 self._categories[key] = name
 
     def category(self, name: str) -> str | None:
         """The category (as written in the rules) that ``name`` names exactly or by alias."""
-        return self._categories.get(category_key(name))
+        return self._categories.get(name_key(name))
 
     def band(self, score: float) -> tuple[int, PriorityBand]:
         """The first band whose ``below`` the score is under; gap cutoffs guarantee there is one."""
@@ -218,30 +218,44 @@ class _Analysis:
             self.explain.append(self.rules.explain("aptitude.gap_cutoff", f"{category} has no known score → no gap"))
             return
         if score >= cutoff:
-            self.explain.append(self.rules.explain("aptitude.gap_cutoff", f"{category} {score:g} is not below the aptitude cutoff {cutoff:g} → no gap"))
+            self.explain.append(
+                self.rules.explain(
+                    "aptitude.gap_cutoff", f"{category} {score:g} is not below the aptitude cutoff {cutoff:g} → no gap"
+                )
+            )
             return
         priority = self._priority(category, score, f"the aptitude cutoff {cutoff:g}", "aptitude.gap_cutoff")
         name = self.settings.category(category)
         if name is None:
-            self.explain.append(self.rules.explain("categories", f"{category} is not a category or alias in the rules → no skill codes"))
+            self.explain.append(
+                self.rules.explain("categories", f"{category} is not a category or alias in the rules → no skill codes")
+            )
             codes: list[str] = []
         else:
             codes = self.settings.categories[name].skill_codes
-            self.explain.append(self.rules.explain(("categories", name, "skill_codes"), f"{category} calls for {', '.join(codes)}"))
+            self.explain.append(
+                self.rules.explain(("categories", name, "skill_codes"), f"{category} calls for {', '.join(codes)}")
+            )
         self.add_gap(Gap(category=category, type="aptitude", score=score, priority=priority), codes)
 
     def technical(self, score: float | None) -> None:
         rule = self.settings.technical_exposure
         if score is None:
-            self.explain.append(self.rules.explain("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap"))
+            self.explain.append(
+                self.rules.explain("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap")
+            )
         elif score >= rule.gap_cutoff:
             message = f"technical exposure {score:g} is not below its cutoff {rule.gap_cutoff:g} → no gap"
             self.explain.append(self.rules.explain("technical_exposure.gap_cutoff", message))
         else:
-            priority = self._priority("technical exposure", score, f"its cutoff {rule.gap_cutoff:g}", "technical_exposure.gap_cutoff")
+            priority = self._priority(
+                "technical exposure", score, f"its cutoff {rule.gap_cutoff:g}", "technical_exposure.gap_cutoff"
+            )
             message = f"technical exposure calls for {', '.join(rule.skill_codes)}"
             self.explain.append(self.rules.explain("technical_exposure.skill_codes", message))
-            self.add_gap(Gap(category="technical_exposure", type="technical", score=score, priority=priority), rule.skill_codes)
+            self.add_gap(
+                Gap(category="technical_exposure", type="technical", score=score, priority=priority), rule.skill_codes
+            )
 
     def _priority(self, what: str, score: float, cutoff: str, rule: str) -> str:
         index, band = self.settings.band(score)

@@ -41,9 +41,7 @@ def generate_cohort(seed: int = 11) -> tuple[list[dict[str, Any]], list[dict[str
         for session in range(rng.choice([0, 1, 1, 2, 3])):
             aptitude = rng.choice([None, 0, 0.0, round(rng.uniform(0, 100), 2)])
             overall = rng.choice([None, 0, 40, 60, 80, round(rng.uniform(0, 100), 2)])
-            when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
-                days=rng.randint(0, 60), hours=rng.randint(0, 23)
-            )
+            when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
             results.append(
                 {
                     "session_id": f"{user}-{session}",

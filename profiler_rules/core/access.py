@@ -107,6 +107,11 @@ class AccessPolicy:
     def views(self) -> tuple[str, ...]:
         return tuple(self._views)
 
+    @property
+    def rules(self) -> Rules[AccessRules]:
+        """The access rules as loaded, with their file and lines."""
+        return self._rules
+
     def check(self, view: str, viewer: Viewer | None, subject: Subject) -> AccessDecision:
         """Decide whether ``viewer`` may see ``view`` of ``subject``; deny unless a grant holds."""
         grants = self._views.get(view, ())

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
+from importlib.resources import files
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError, ProfilerRulesError
+from .errors import FieldError, InvalidInputError, ProfilerRulesError, RulesError
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -26,6 +28,8 @@ from .models import (
 )
 from .plugins import PluginInfo, PluginRegistry, discover_plugins
 from .rules import LoadableEngine, RuleSet, load_ruleset
+from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
+from .watch import RulesWatcher
 
 logger = logging.getLogger("profiler_rules")
 
@@ -37,18 +41,47 @@ class Catalogs:
     items: Mapping[str, tuple[Any, ...]]
 
 
+class DispatcherStatus(BaseModel):
+    """What a dispatcher serves now, and how its last reload went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    digest: str
+    version: str | None
+    directory: str | None
+    loaded_at: datetime
+    last_attempt_at: datetime
+    last_error: tuple[str, ...] = ()
+
+
+class ReloadResult(BaseModel):
+    """The outcome of :meth:`Dispatcher.reload`: whether the new rules serve now, and if not, why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    digest: str
+    problems: tuple[str, ...] = ()
+
+
 class Dispatcher:
     """Dispatches profiler results to every engine. Build it with :meth:`from_rules`.
 
-    A dispatcher is immutable once built and safe to share between threads: each dispatch reads the
-    rule set once, so no report mixes two rule versions.
+    A dispatcher is safe to share between threads. Its rule set is one immutable object, swapped in
+    whole by :meth:`reload`; each dispatch reads it once, so no report mixes two rule versions.
     """
 
-    def __init__(self, registry: PluginRegistry, ruleset: RuleSet) -> None:
+    def __init__(self, registry: PluginRegistry, ruleset: RuleSet, directory: Path | None) -> None:
         self._registry = registry
         self._engines: tuple[LoadableEngine, ...] = registry.engines
         self._ruleset = ruleset
+        self._directory = directory
         self._catalog_readers = _catalog_readers(registry.engines)
+        self._reloading = threading.Lock()
+        now = datetime.now(timezone.utc)
+        self._status = DispatcherStatus(
+            digest=ruleset.digest, version=ruleset.version, directory=ruleset.directory, loaded_at=now, last_attempt_at=now
+        )
 
     @classmethod
     def from_rules(
@@ -73,7 +106,16 @@ class Dispatcher:
             logger.warning("%s", problem)
         directory = None if path is None else Path(path)
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
-        return cls(registry, ruleset)
+        return cls(registry, ruleset, directory)
+
+    def with_rules(self, path: str | PathLike[str] | None) -> Dispatcher:
+        """Another dispatcher with the same plugins and the rules of ``path``, to compare rule sets.
+
+        :raises RulesError: listing every problem of every rule file.
+        """
+        directory = None if path is None else Path(path)
+        ruleset = load_ruleset(self._engines, directory, ignored_stems=self._registry.ignored_stems)
+        return Dispatcher(self._registry, ruleset, directory)
 
     @property
     def ruleset(self) -> RuleSet:
@@ -84,6 +126,11 @@ class Dispatcher:
     def engines(self) -> tuple[str, ...]:
         """The names of the engines, in the order they run and appear in reports."""
         return tuple(item.engine.name for item in self._engines)
+
+    def summarize(self, engine: str, output: Any) -> str | None:
+        """An engine's decision in a few words (see :meth:`Engine.summarize`), or ``None``."""
+        item = next((item for item in self._engines if item.engine.name == engine), None)
+        return None if item is None or output is None else item.engine.summarize(output)
 
     @property
     def plugins(self) -> tuple[PluginInfo, ...]:
@@ -142,7 +189,9 @@ class Dispatcher:
             prepared once with :meth:`prepare_catalogs`.
         :raises InvalidInputError: naming each invalid field of the result, viewer or catalogs.
         """
-        ruleset = self._ruleset
+        return self._dispatch_under(self._ruleset, result, viewer, catalogs)
+
+    def _dispatch_under(self, ruleset: RuleSet, result: Any, viewer: Any, catalogs: Any) -> DispatchReport:
         checked = validate_input(ProfilerResult, result, "profiler result")
         context = Context(
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
@@ -157,6 +206,74 @@ class Dispatcher:
             ruleset=ruleset.stamp,
             engines=engines,
         )
+
+    def status(self) -> DispatcherStatus:
+        """The rule set serving now (digest, version, when it was loaded) and the last reload's error."""
+        return self._status
+
+    def test_rules(self, *, select: str | None = None, ruleset: RuleSet | None = None) -> SuiteResult:
+        """Run the rule tests beside the rules (``tests/*.yaml`` of the rules directory).
+
+        :param select: Run only the cases whose name contains this text (case-insensitive).
+        :param ruleset: Test this rule set instead of the one serving (as :meth:`reload` does).
+        :raises RulesError: listing every problem of the test files themselves.
+        """
+        cases = load_cases(find_test_files(self._tests_directory()), self.engines)
+        if select:
+            cases = [case for case in cases if select.casefold() in case.name.casefold()]
+        return run_cases(self, cases, ruleset)
+
+    def untested_rules(self, suite: SuiteResult) -> list[Uncovered]:
+        """The rules (of the engines and the access rules) that no case of ``suite`` exercised."""
+        ruleset = self._ruleset
+        return uncovered([*ruleset.rules.values(), ruleset.access.rules], suite)
+
+    def _tests_directory(self) -> Path:
+        if self._directory is not None:
+            return self._directory
+        return Path(str(files("profiler_rules").joinpath("rules")))
+
+    def reload(self) -> ReloadResult:
+        """Load the rules again, validate them, run their tests, and only then swap them in.
+
+        On any failure the rule set serving keeps serving; the problems are returned and kept in
+        :meth:`status`. Reloads are serialised; dispatches never wait for one.
+        """
+        with self._reloading:
+            attempt = datetime.now(timezone.utc)
+            candidate, problems = self._vet_candidate()
+            if candidate is None:
+                self._status = self._status.model_copy(update={"last_attempt_at": attempt, "last_error": problems})
+                logger.warning("rules reload failed; %s keeps serving: %s", self._ruleset.digest, "; ".join(problems))
+                return ReloadResult(ok=False, digest=self._ruleset.digest, problems=problems)
+            self._ruleset = candidate  # the one reference every dispatch reads: swapped whole
+            self._status = DispatcherStatus(
+                digest=candidate.digest,
+                version=candidate.version,
+                directory=candidate.directory,
+                loaded_at=attempt,
+                last_attempt_at=attempt,
+            )
+            return ReloadResult(ok=True, digest=candidate.digest)
+
+    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...]]:
+        """Load the rules afresh and run their tests: the new rule set, or nothing and why."""
+        try:
+            candidate = load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
+            suite = self.test_rules(ruleset=candidate)
+        except RulesError as error:
+            return None, tuple(problem.format() for problem in error.problems)
+        failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
+        return (None, failures) if failures else (candidate, ())
+
+    def watch(self, *, debounce_ms: int = 200) -> RulesWatcher:
+        """Reload whenever the rules directory changes, from a background thread, until stopped.
+
+        Needs the ``watch`` extra (``pip install 'profiler-rules[watch]'``, which brings watchfiles).
+        """
+        if self._directory is None:
+            raise ProfilerRulesError("only a rules directory can be watched; the packaged rules do not change")
+        return RulesWatcher(self, self._directory, debounce_ms)
 
     def aggregate(
         self,

@@ -147,6 +147,10 @@ class Engine:
         """Decide for one result. Runs for every result: no file access, no validation, no setup here."""
         raise NotImplementedError
 
+    def summarize(self, output: Any) -> str | None:
+        """The decision in a few words, for ``profiler-rules explain`` ("max difficulty 2 (Intermediate)")."""
+        return None
+
     def aggregate(self, results: Iterable[ProfilerResult], rules: Rules[Any], context: Context, query: Any) -> Outcome:
         """Answer over many results, read once, for an engine with an ``aggregate_query``.
 

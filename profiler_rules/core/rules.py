@@ -267,7 +267,7 @@ def _load_file(
     if document.data is None and not found:
         problems.append(Problem(display, 1, 1, "the file is empty; it must be a mapping of settings"))
         return None, raw
-    schema_found = _schema_problems(validator, document, display)
+    schema_found = schema_problems(validator, document, display)
     problems.extend(schema_found)
     if found or schema_found:
         return None, raw
@@ -279,7 +279,8 @@ def _load_file(
     return Rules(settings, display, _lines(document)), raw
 
 
-def _schema_problems(validator: jsonschema.protocols.Validator, document: YamlDocument, file: str) -> list[Problem]:
+def schema_problems(validator: jsonschema.protocols.Validator, document: YamlDocument, file: str) -> list[Problem]:
+    """The schema's complaints about a loaded YAML document, each placed at its file:line:col."""
     found = []
     errors = list(validator.iter_errors(document.data))
     # A value of the wrong type also fails its enum, range and pattern; the type is the news.

@@ -232,6 +232,11 @@ class AnalyticsEngine(Engine):
     access_views = (COHORT_VIEW, ENTERPRISE_VIEW)
     aggregate_query = AnalyticsQuery
 
+    def summarize(self, output: LearnerRow | Dashboard) -> str:
+        if isinstance(output, Dashboard):
+            return f"{output.profiled} learner(s) profiled"
+        return f"readiness {output.readiness or 'unknown'}"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[AnalyticsRules], context: Context) -> Outcome:
         decision = context.check_access(COHORT_VIEW, Subject(result.user_id, result.cohort_id, result.sponsor_id))
         if not decision.allowed:

@@ -111,6 +111,9 @@ class LeadershipEngine(Engine):
     default_rules_file = files("profiler_rules").joinpath("rules", "leadership.yaml")
     uses_rules_of = ("portfolio",)
 
+    def summarize(self, output: LeadershipOutput) -> str:
+        return "eligible for the academy" if output.eligible else "not eligible for the academy"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[LeadershipRules], context: Context) -> Outcome:
         portfolio: Rules[PortfolioRules] = context.rules_of("portfolio")
         statement = build_value_statement(result, portfolio)

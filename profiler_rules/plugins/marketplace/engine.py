@@ -368,6 +368,13 @@ class MarketplaceEngine(Engine):
     catalogs = {"jobs": Job}
     requires_complete = False  # an incomplete result answers "profiler_complete: false", as the original did
 
+    def summarize(self, output: MarketplaceOutput) -> str:
+        if not output.profiler_complete:
+            return "no matching until the profiler is complete"
+        if output.matches is None:
+            return "no jobs catalog given"
+        return f"{len(output.matches)} of {output.total_jobs_considered} job(s) match"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[MarketplaceRules], context: Context) -> Outcome:
         if not result.is_complete:
             status = "unknown" if result.status is None else repr(result.status)

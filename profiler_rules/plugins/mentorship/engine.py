@@ -102,6 +102,9 @@ class MentorshipEngine(Engine):
     access_views = (VIEW,)
     requires_complete = False  # access is decided first, so a denied viewer learns nothing of the result
 
+    def summarize(self, output: MenteeView) -> str:
+        return "mentee view, anti-cheat included" if isinstance(output, MenteeViewWithAntiCheat) else "mentee view"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[MentorshipRules], context: Context) -> Outcome:
         decision = context.check_access(VIEW, Subject(result.user_id, result.cohort_id, result.sponsor_id))
         if not decision.allowed:

@@ -103,6 +103,10 @@ class MissionsEngine(Engine):
         )
         return Outcome(self._output(selection or None, cap, label, "default", context), (because,), warnings)
 
+    def summarize(self, output: MissionsOutput) -> str:
+        opened = "" if output.open_missions is None else f"; {len(output.open_missions)} mission(s) open"
+        return f"max difficulty {output.max_difficulty} ({output.label}), from the {output.source}{opened}"
+
     @staticmethod
     def _output(
         selection: str | None, cap: int, label: str, source: Literal["profiler", "default"], context: Context

@@ -234,6 +234,9 @@ class PortfolioEngine(Engine):
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "portfolio.yaml")
 
+    def summarize(self, output: PortfolioEntry) -> str:
+        return f"'{output.title}' entry {output.idempotency_key} ({output.on_retake} on a retake)"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[PortfolioRules], context: Context) -> Outcome:
         settings = rules.settings
         statement = build_value_statement(result, rules)

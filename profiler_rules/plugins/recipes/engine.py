@@ -320,6 +320,10 @@ class RecipesEngine(Engine):
     default_rules_file = files("profiler_rules").joinpath("rules", "recipes.yaml")
     catalogs = {"recipes": Recipe}
 
+    def summarize(self, output: RecipesOutput) -> str:
+        recipes = "" if output.recommended_recipes is None else f", {len(output.recommended_recipes)} recipe(s)"
+        return f"{output.total_gaps} gap(s), {output.total_skills} skill code(s){recipes}"
+
     def evaluate(self, result: ProfilerResult, rules: Rules[RecipeRules], context: Context) -> Outcome:
         analysis = _Analysis(rules)
         for category, value in result.aptitude_breakdown.items():

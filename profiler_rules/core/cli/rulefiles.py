@@ -1,0 +1,170 @@
+"""Commands for the rule files themselves: check, test, schema, init and plugins."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
+
+from .common import EXIT_OK, EXIT_PROBLEMS, CommandError, build_dispatcher, print_json, print_problems, warn
+
+if TYPE_CHECKING:
+    from ..ruletests import SuiteResult
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..errors import RulesError
+    from ..plugins import discover_plugins
+    from ..rules import load_ruleset
+
+    registry = discover_plugins()
+    warn(registry.problems)
+    directory = None if args.rules is None else Path(args.rules)
+    try:
+        ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
+    except RulesError as error:
+        if args.format == "json":
+            print_json({"valid": False, "problems": [problem.as_dict() for problem in error.problems]})
+        else:
+            print_problems(error.problems, sys.stdout)
+            files = len({problem.file for problem in error.problems})
+            print(f"{len(error.problems)} problem(s) in {files} file(s)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.format == "json":
+        problems = [problem.as_dict() for problem in ruleset.warnings]
+        print_json({"valid": True, "digest": ruleset.digest, "version": ruleset.version, "engines": list(ruleset.rules), "problems": problems})
+    else:
+        print_problems(ruleset.warnings, sys.stdout)
+        version = f", version {ruleset.version}" if ruleset.version else ""
+        print(f"ok: rules of {len(ruleset.rules)} engine(s) are valid ({ruleset.digest}{version})")
+    return EXIT_OK
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from ..errors import RulesError
+
+    dispatcher = build_dispatcher(args.rules)
+    try:
+        suite = dispatcher.test_rules(select=args.k)
+    except RulesError as error:
+        print_problems(error.problems, sys.stderr)
+        raise CommandError(f"the rule tests have {len(error.problems)} problem(s)") from None
+    if not suite.cases:
+        where = f"{args.rules or 'the packaged rules'}/tests"
+        raise CommandError(f"no rule test case matched -k {args.k!r}" if args.k else f"no rule tests in {where}")
+    if args.format == "json":
+        print_json(_suite_json(suite))
+    elif args.format == "junit":
+        print(_junit(suite))
+    else:
+        _print_suite(suite)
+    if args.coverage:
+        for rule in dispatcher.untested_rules(suite):
+            print(rule.format())
+    return EXIT_OK if suite.passed else EXIT_PROBLEMS
+
+
+def _print_suite(suite: SuiteResult) -> None:
+    for case in suite.failed:
+        print(f"FAIL {case.id} ({case.file}:{case.line})")
+        for mismatch in case.mismatches:
+            print(f"  {mismatch.format()}")
+        if case.error:
+            print(f"  {case.error}")
+    failed = len(suite.failed)
+    print(f"{len(suite.cases) - failed} passed, {failed} failed")
+
+
+def _suite_json(suite: SuiteResult) -> dict[str, Any]:
+    return {
+        "passed": len(suite.cases) - len(suite.failed),
+        "failed": len(suite.failed),
+        "cases": [
+            {
+                "file": case.file,
+                "line": case.line,
+                "name": case.name,
+                "passed": case.passed,
+                "error": case.error,
+                "mismatches": [mismatch.as_dict() for mismatch in case.mismatches],
+            }
+            for case in suite.cases
+        ],
+    }
+
+
+def _junit(suite: SuiteResult) -> str:
+    root = ElementTree.Element("testsuite", name="profiler-rules", tests=str(len(suite.cases)), failures=str(len(suite.failed)))
+    for case in suite.cases:
+        element = ElementTree.SubElement(root, "testcase", classname=Path(case.file).stem, name=case.name, file=case.file, line=str(case.line))
+        if not case.passed:
+            failure = ElementTree.SubElement(element, "failure", message=case.describe())
+            failure.text = case.describe()
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from ..authoring import all_schemas, write_schemas
+    from ..plugins import discover_plugins
+
+    registry = discover_plugins()
+    if args.write is not None:
+        if args.engine is not None:
+            raise CommandError("--write writes every schema; leave out ENGINE")
+        for path in write_schemas(registry.engines, Path(args.write)):
+            print(path)
+        return EXIT_OK
+    schemas = all_schemas(registry.engines)
+    if args.engine is None:
+        print_json(schemas)
+    elif args.engine in schemas:
+        print_json(schemas[args.engine])
+    else:
+        raise CommandError(f"no engine named {args.engine!r} (schemas: {', '.join(schemas)})")
+    return EXIT_OK
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from ..authoring import init_rules
+    from ..errors import ProfilerRulesError
+    from ..plugins import discover_plugins
+
+    registry = discover_plugins()
+    warn(registry.problems)
+    try:
+        written = init_rules(registry.engines, Path(args.directory), force=args.force)
+    except ProfilerRulesError as error:
+        raise CommandError(str(error)) from None
+    print(f"wrote {len(written)} files into {args.directory}: the rules, their tests and their schemas")
+    print(f"next: edit them, then 'profiler-rules check --rules {args.directory}' and 'profiler-rules test --rules {args.directory}'")
+    return EXIT_OK
+
+
+def run_plugins(args: argparse.Namespace) -> int:
+    from ..plugins import discover_plugins
+
+    registry = discover_plugins()
+    rule_files = {item.engine.name: str(item.engine.default_rules_file) for item in registry.engines}
+    rows = []
+    for info in registry.plugins:
+        row = info.as_dict()
+        row["rules_files"] = [rule_files[name] for name in info.engines]
+        rows.append(row)
+    if args.format == "json":
+        print_json(rows)
+        return EXIT_OK
+    for row in rows:
+        version = f" {row['version']}" if row["version"] else ""
+        print(f"{row['name']} ({row['source']}, {row['distribution'] or row['module']}{version}): {row['status']}")
+        if row["engines"]:
+            print(f"  engines: {', '.join(row['engines'])}")
+        if row["hooks"]:
+            print(f"  hooks:   {', '.join(row['hooks'])}")
+        for rules in row["rules_files"]:
+            print(f"  rules:   {rules}")
+        for error in row["errors"]:
+            print(f"  error:   {error}")
+    return EXIT_OK

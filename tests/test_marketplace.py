@@ -476,10 +476,13 @@ def test_explanations_cite_the_rule_lines(dispatcher: Dispatcher) -> None:
     text = (PACKAGED_RULES / "marketplace.yaml").read_text().splitlines()
     cited = [(because.rule, text[because.line - 1]) for because in report.explain]
     assert cited == [
-        ("weights", "weights:"),
+        ("weights.track", "  track: 0.70"),
+        ("weights.skills", "  skills: 0.20"),
+        ("weights.level", "  level: 0.05"),
+        ("weights.behavioral", "  behavioral: 0.05"),
         ("difficulty_levels", "difficulty_levels:"),
         ("weights", "weights:"),
         ("minimum_score", "minimum_score: 60"),
     ]
-    assert report.explain[0].message == "match score = 0.7 × track + 0.2 × skills + 0.05 × level + 0.05 × behavioral"
+    assert report.explain[0].message == "the learner's alignment with the job's track → counts 0.7 of the match score"
     assert all(because.file == RULES_FILE for because in report.explain)

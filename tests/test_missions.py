@@ -77,7 +77,8 @@ def test_incomplete_result_gets_the_default(dispatcher: Dispatcher, status: str 
 
 
 def test_explanation_cites_the_rule_line(dispatcher: Dispatcher) -> None:
-    (because,) = missions(dispatcher, difficulty_selection="advanced").explain
+    because, label = missions(dispatcher, difficulty_selection="advanced").explain
+    assert (label.rule, label.message) == ("difficulty_labels['3']", "mission difficulty 3 → label Advanced")
     assert because.rule == "levels.advanced"
     assert because.file == "profiler_rules/rules/missions.yaml"
     assert because.line == line_of(PACKAGED_RULES / "missions.yaml", "advanced: 3")

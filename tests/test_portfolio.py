@@ -77,6 +77,15 @@ def test_every_part_and_the_retake_rule_are_explained_at_their_lines(dispatcher:
             line_of(RULES, "identity_values: "),
             "2 identity value(s) given (integrity, service) → sentence 3 of the statement",
         ),
+        ("item_type", line_of(RULES, "item_type: "), "the value statement → a portfolio entry of type 'reflection'"),
+        ("title", line_of(RULES, "title: "), "the entry's title → 'My Value Statement'"),
+        ("status", line_of(RULES, "status: "), "the entry is created → review status 'approved'"),
+        ("visibility", line_of(RULES, "visibility: "), "the entry is created → visibility 'private'"),
+        (
+            "idempotency_key",
+            line_of(RULES, "idempotency_key: "),
+            "learner 'learner-123' → the entry is filed under the key 'value-statement:learner-123', one entry per learner",
+        ),
         (
             "on_retake",
             line_of(RULES, "on_retake: "),

@@ -273,7 +273,9 @@ def test_packaged_rule_files_are_block_style_and_commented() -> None:
     for path in PACKAGED_RULES.glob("*.yaml"):
         text = path.read_text()
         first, second = text.splitlines()[:2]
-        assert first == f"# yaml-language-server: $schema=schemas/{path.stem}.schema.json", f"{path.name} lacks its modeline"
+        assert first == f"# yaml-language-server: $schema=schemas/{path.stem}.schema.json", (
+            f"{path.name} lacks its modeline"
+        )
         assert second.startswith("# "), f"{path.name} should say what it is, in a comment"
         flow = [
             event for event in yaml.parse(text) if isinstance(event, yaml.CollectionStartEvent) and event.flow_style

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
@@ -78,9 +78,13 @@ class Dispatcher:
         self._directory = directory
         self._catalog_readers = _catalog_readers(registry.engines)
         self._reloading = threading.Lock()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self._status = DispatcherStatus(
-            digest=ruleset.digest, version=ruleset.version, directory=ruleset.directory, loaded_at=now, last_attempt_at=now
+            digest=ruleset.digest,
+            version=ruleset.version,
+            directory=ruleset.directory,
+            loaded_at=now,
+            last_attempt_at=now,
         )
 
     @classmethod
@@ -240,7 +244,7 @@ class Dispatcher:
         :meth:`status`. Reloads are serialised; dispatches never wait for one.
         """
         with self._reloading:
-            attempt = datetime.now(timezone.utc)
+            attempt = datetime.now(UTC)
             candidate, problems = self._vet_candidate()
             if candidate is None:
                 self._status = self._status.model_copy(update={"last_attempt_at": attempt, "last_error": problems})

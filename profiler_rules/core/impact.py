@@ -60,7 +60,8 @@ class Impact:
             "invalid": self.invalid,
             "invalid_examples": self.invalid_examples,
             "engines": {
-                name: {"changed": impact.changed, "changes": impact.commonest(limit)} for name, impact in self.engines.items()
+                name: {"changed": impact.changed, "changes": impact.commonest(limit)}
+                for name, impact in self.engines.items()
             },
         }
 
@@ -122,11 +123,17 @@ def compare(
     return impact
 
 
-def _compare_engine(impact: EngineImpact, base: Mapping[str, Any] | None, new: Mapping[str, Any] | None, session: str) -> None:
+def _compare_engine(
+    impact: EngineImpact, base: Mapping[str, Any] | None, new: Mapping[str, Any] | None, session: str
+) -> None:
     if base is None or new is None:
         return
     before, after = decisions(base), decisions(new)
-    changes = [describe(key, before.get(key), after.get(key)) for key in dict.fromkeys([*before, *after]) if before.get(key) != after.get(key)]
+    changes = [
+        describe(key, before.get(key), after.get(key))
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key) != after.get(key)
+    ]
     if changes:
         impact.changed += 1
         for change in changes:

@@ -12,6 +12,7 @@ in a test is reported like a mistake in a rule.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,7 +110,6 @@ TESTS_SCHEMA: dict[str, Any] = {
         }
     },
 }
-_VALIDATOR = jsonschema.Draft7Validator(TESTS_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +208,7 @@ def find_test_files(rules_directory: Path) -> list[Path]:
 
 def load_cases(files: Iterable[Path], engines: Iterable[str]) -> list[Case]:
     """Read test files strictly; raise :class:`RulesError` listing every problem in them."""
-    known = set(engines)
+    validator = _validator_for(sorted(engines))
     problems: list[Problem] = []
     cases: list[Case] = []
     for path in files:
@@ -217,23 +217,26 @@ def load_cases(files: Iterable[Path], engines: Iterable[str]) -> list[Case]:
         problems.extend(found)
         if document is None or found:
             continue
-        schema_found = schema_problems(_VALIDATOR, document, display)
+        schema_found = schema_problems(validator, document, display)
         problems.extend(schema_found)
         if not schema_found:
-            cases.extend(_cases(document, path, display, known, problems))
+            cases.extend(_cases(document, path, display, problems))
     if problems:
-        raise RulesError(problems)
+        raise RulesError(sorted(problems, key=lambda problem: (problem.file, problem.line or 0, problem.column or 0)))
     return cases
 
 
-def _cases(document: YamlDocument, path: Path, display: str, engines: set[str], problems: list[Problem]) -> Iterator[Case]:
+def _validator_for(engines: list[str]) -> jsonschema.protocols.Validator:
+    """The test-file schema, with 'expect' keys limited to the engines loaded here."""
+    schema = copy.deepcopy(TESTS_SCHEMA)
+    expect = schema["properties"]["cases"]["items"]["properties"]["expect"]
+    expect["propertyNames"] = {"enum": engines}
+    return jsonschema.Draft7Validator(schema)
+
+
+def _cases(document: YamlDocument, path: Path, display: str, problems: list[Problem]) -> Iterator[Case]:
     for index, raw in enumerate(document.data["cases"]):
         where: JsonPath = ("cases", index)
-        for engine in raw["expect"]:
-            if engine not in engines:
-                line, column = document.position((*where, "expect", engine), at_key=True)
-                message = f"no engine named '{engine}' (engines: {', '.join(sorted(engines))})"
-                problems.append(Problem(display, line, column, message, format_path((*where, "expect", engine))))
         try:
             result = raw["result"] if "result" in raw else _json_beside(path, raw["result_file"])
             catalogs = _json_beside(path, raw["catalogs_file"]) if "catalogs_file" in raw else raw.get("catalogs")
@@ -284,7 +287,8 @@ def _compare(expected: Any, actual: Any, where: JsonPath, field: str, case: Case
         for index, (want, have) in enumerate(zip(expected, actual, strict=True)):
             _compare(want, have, (*where, index), f"{field}[{index}]", case, found)
     elif not _equal(expected, actual):
-        line, column = case.document.position(where)
+        # A whole list or mapping that differs is shown at its key, where the author wrote it.
+        line, column = case.document.position(where, at_key=isinstance(expected, dict | list))
         found.append(Mismatch(field, expected, actual, case.file, line, column))
 
 

@@ -110,9 +110,13 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _viewer_option(analytics)
     analytics.add_argument("--cohort", metavar="ID", help="the cohort's dashboard")
     analytics.add_argument("--sponsor", metavar="ID", help="the sponsor's (enterprise) dashboard")
-    analytics.add_argument("--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]")
+    analytics.add_argument(
+        "--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]"
+    )
     analytics.add_argument("--from", dest="date_from", metavar="DATE", help="results completed on or after DATE")
-    analytics.add_argument("--to", dest="date_to", metavar="DATE", help="results completed on or before DATE, all of it")
+    analytics.add_argument(
+        "--to", dest="date_to", metavar="DATE", help="results completed on or before DATE, all of it"
+    )
     _example_option(analytics, f"the bundled example cohort, roster and viewer (cohort {EXAMPLE_COHORT} by default)")
 
 
@@ -137,7 +141,9 @@ def _input_argument(parser: argparse.ArgumentParser, text: str) -> None:
 
 
 def _catalogs_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalogs", metavar="FILE", help='a JSON file: {"missions": [...], "recipes": [...], "jobs": [...]}')
+    parser.add_argument(
+        "--catalogs", metavar="FILE", help='a JSON file: {"missions": [...], "recipes": [...], "jobs": [...]}'
+    )
 
 
 def _viewer_option(parser: argparse.ArgumentParser) -> None:

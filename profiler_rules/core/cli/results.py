@@ -89,7 +89,11 @@ def _dispatch_line(
 
 
 def _error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:
-    record: dict[str, Any] = {"line": line, "session_id": session if isinstance(session, str) else None, "error": message}
+    record: dict[str, Any] = {
+        "line": line,
+        "session_id": session if isinstance(session, str) else None,
+        "error": message,
+    }
     if fields is not None:
         record["fields"] = fields
     return json.dumps(record, ensure_ascii=False)
@@ -198,7 +202,9 @@ def _progress(stream: TextIO, label: str) -> Any:
 
 def _print_impact(summary: dict[str, Any]) -> None:
     base, new = summary["base"], summary["new"]
-    print(f"base {base['directory'] or 'packaged rules'} ({base['digest'][:19]}…) → new {new['directory'] or 'packaged rules'} ({new['digest'][:19]}…)")
+    print(
+        f"base {base['directory'] or 'packaged rules'} ({base['digest'][:19]}…) → new {new['directory'] or 'packaged rules'} ({new['digest'][:19]}…)"
+    )
     print(f"{summary['results']:,} result(s) replayed, {summary['invalid']:,} invalid")
     for name, engine in summary["engines"].items():
         if not engine["changed"]:

@@ -34,7 +34,15 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     if args.format == "json":
         problems = [problem.as_dict() for problem in ruleset.warnings]
-        print_json({"valid": True, "digest": ruleset.digest, "version": ruleset.version, "engines": list(ruleset.rules), "problems": problems})
+        print_json(
+            {
+                "valid": True,
+                "digest": ruleset.digest,
+                "version": ruleset.version,
+                "engines": list(ruleset.rules),
+                "problems": problems,
+            }
+        )
     else:
         print_problems(ruleset.warnings, sys.stdout)
         version = f", version {ruleset.version}" if ruleset.version else ""
@@ -96,9 +104,13 @@ def _suite_json(suite: SuiteResult) -> dict[str, Any]:
 
 
 def _junit(suite: SuiteResult) -> str:
-    root = ElementTree.Element("testsuite", name="profiler-rules", tests=str(len(suite.cases)), failures=str(len(suite.failed)))
+    root = ElementTree.Element(
+        "testsuite", name="profiler-rules", tests=str(len(suite.cases)), failures=str(len(suite.failed))
+    )
     for case in suite.cases:
-        element = ElementTree.SubElement(root, "testcase", classname=Path(case.file).stem, name=case.name, file=case.file, line=str(case.line))
+        element = ElementTree.SubElement(
+            root, "testcase", classname=Path(case.file).stem, name=case.name, file=case.file, line=str(case.line)
+        )
         if not case.passed:
             failure = ElementTree.SubElement(element, "failure", message=case.describe())
             failure.text = case.describe()
@@ -139,7 +151,9 @@ def run_init(args: argparse.Namespace) -> int:
     except ProfilerRulesError as error:
         raise CommandError(str(error)) from None
     print(f"wrote {len(written)} files into {args.directory}: the rules, their tests and their schemas")
-    print(f"next: edit them, then 'profiler-rules check --rules {args.directory}' and 'profiler-rules test --rules {args.directory}'")
+    print(
+        f"next: edit them, then 'profiler-rules check --rules {args.directory}' and 'profiler-rules test --rules {args.directory}'"
+    )
     return EXIT_OK
 
 

@@ -37,6 +37,13 @@ Score = Annotated[float, Field(ge=0, le=100)]
 NonBlank = Annotated[str, Field(pattern=r"\S")]
 PARTS = ("track", "skills", "level", "behavioral")
 """The parts of a match score, in the order they are weighted, shown and explained."""
+PART_NAMES = {
+    "track": "the learner's alignment with the job's track",
+    "skills": "the learner's average aptitude over the job's required skills",
+    "level": "how close the learner's level is to the job's",
+    "behavioral": "the share of the job's culture-fit traits the learner shows",
+}
+"""Each part in words, for the explanations."""
 
 
 def fold(text: str) -> str:
@@ -248,12 +255,15 @@ class _Matching:
         self.explain: list[Explanation] = []
         self.warnings: list[str] = []
         self._noted: set[tuple[str, str]] = set()
-        self.explain.append(rules.explain("weights", f"match score = {self.settings.formula}"))
+        for part, weight in zip(PARTS, self.settings.weights.values(), strict=True):
+            message = f"{PART_NAMES[part]} → counts {weight:g} of the match score"
+            self.explain.append(rules.explain(("weights", part), message))
         self.level = self._learner_level(result.difficulty_selection)
         self.alignment = _first_by_key(result.track_alignment.items(), fold)
         breakdown = ((name, percentage_of(value)) for name, value in result.aptitude_breakdown.items())
         self.aptitude = _first_by_key(breakdown, name_key)
         self.shown = self._shown_traits(result)
+        self._traits = result.behavioral_profile.traits
 
     def _learner_level(self, raw: str | None) -> int | None:
         settings = self.settings
@@ -324,12 +334,50 @@ class _Matching:
                 )
             )
             return 0.0
-        return 0.0 if self.level is None else self.settings.level_score(self.level, index)
+        if self.level is None:
+            return 0.0
+        self._explain_level(self.level, index)
+        return self.settings.level_score(self.level, index)
+
+    def _explain_level(self, learner_level: int, job_level: int) -> None:
+        """Explain the learner's place in the levels once, and the score of each job level once."""
+        settings, learner = self.settings, self.settings.levels[learner_level]
+        if ("levels", "") not in self._noted:
+            self._noted.add(("levels", ""))
+            message = (
+                f"the learner's level '{learner}' is step {learner_level + 1} of {settings.allowed_levels} "
+                "→ a job's level part goes by how many steps apart their levels are"
+            )
+            self.explain.append(self.rules.explain("levels", message))
+        level = settings.levels[job_level]
+        if ("level", level) in self._noted:
+            return
+        self._noted.add(("level", level))
+        steps = abs(learner_level - job_level)
+        apart = f"job level '{level}' is {steps} step{'' if steps == 1 else 's'} from the learner's '{learner}'"
+        if steps < len(settings.level_scores):
+            message = f"{apart} → level part {settings.level_scores[steps]:g}"
+            self.explain.append(self.rules.explain(("level_scores", steps), message))
+        else:
+            message = f"{apart}, further apart than the level scores list → level part 0"
+            self.explain.append(self.rules.explain("level_scores", message))
 
     def behavioral(self, job: Job) -> float:
         if not job.culture:
             return 100.0
+        self._explain_cutoff()
         return 100 * sum(trait in self.shown for trait in job.culture) / len(job.culture)
+
+    def _explain_cutoff(self) -> None:
+        """Which trait scores count as shown, once per result, when a job asks for culture fit."""
+        if ("behavioral_cutoff", "") in self._noted or not self._traits:
+            return
+        self._noted.add(("behavioral_cutoff", ""))
+        cutoff = self.settings.behavioral_cutoff
+        shown = ", ".join(f"{trait} {mean:g}" for trait, mean in self._traits.items() if mean >= cutoff) or "none"
+        below = ", ".join(f"{trait} {mean:g}" for trait, mean in self._traits.items() if mean < cutoff) or "none"
+        message = f"traits at or above the behavioral cutoff {cutoff:g} → shown: {shown}; below it → not shown: {below}"
+        self.explain.append(self.rules.explain("behavioral_cutoff", message))
 
     def score(self, job: Job) -> tuple[float, Components]:
         """The job's match score, rounded to 2 places, and its parts."""

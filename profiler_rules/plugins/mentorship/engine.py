@@ -120,7 +120,7 @@ class MentorshipEngine(Engine):
             # Not even a mention: the reduced view must not tell the signals apart from their absence.
             return Outcome(MenteeView(**fields), decision.explain)
         anti_cheat, because = _anti_cheat(result, rules)
-        return Outcome(MenteeViewWithAntiCheat(**fields, anti_cheat=anti_cheat), (*decision.explain, because))
+        return Outcome(MenteeViewWithAntiCheat(**fields, anti_cheat=anti_cheat), (*decision.explain, *because))
 
 
 def _view_fields(result: ProfilerResult) -> dict[str, Any]:
@@ -144,11 +144,15 @@ def _view_fields(result: ProfilerResult) -> dict[str, Any]:
     }
 
 
-def _anti_cheat(result: ProfilerResult, rules: Rules[MentorshipRules]) -> tuple[AntiCheatView | None, Explanation]:
+def _anti_cheat(
+    result: ProfilerResult, rules: Rules[MentorshipRules]
+) -> tuple[AntiCheatView | None, tuple[Explanation, ...]]:
+    """The anti-cheat view, for viewers whose grant shows it, and its explanations: the review threshold,
+    then each suspicious pattern's meaning."""
     settings = rules.settings.anti_cheat
     signals = result.anti_cheat
     if signals is None:
-        return None, rules.explain("anti_cheat", "the result carries no anti-cheat signals")
+        return None, (rules.explain("anti_cheat", "the result carries no anti-cheat signals"),)
     needs_review = signals.score is not None and signals.score >= settings.review_at
     patterns = tuple(
         SuspiciousPattern(pattern=name, meaning=settings.patterns.get(name)) for name in signals.suspicious_patterns
@@ -161,4 +165,12 @@ def _anti_cheat(result: ProfilerResult, rules: Rules[MentorshipRules]) -> tuple[
     )
     verdict = "at or above" if needs_review else "below" if signals.score is not None else "unknown against"
     message = f"anti-cheat score {verdict} the review threshold {settings.review_at:g} → {'review' if needs_review else 'no review'}"
-    return view, rules.explain("anti_cheat.review_at", message)
+    explain = [rules.explain("anti_cheat.review_at", message)]
+    for name in dict.fromkeys(signals.suspicious_patterns):
+        if name in settings.patterns:
+            message = f"suspicious pattern {name} → shown with its meaning: {settings.patterns[name]}"
+            explain.append(rules.explain(("anti_cheat", "patterns", name), message))
+        else:
+            message = f"suspicious pattern {name} has no meaning in the rules → shown without one"
+            explain.append(rules.explain("anti_cheat.patterns", message))
+    return view, tuple(explain)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from profiler_rules import Context, Engine, ItemId, Outcome, ProfilerResult, Rules, RuleViolation
+from profiler_rules import Context, Engine, Explanation, ItemId, Outcome, ProfilerResult, Rules, RuleViolation
 
 MissionDifficulty = Annotated[int, Field(ge=1, le=5)]
 
@@ -95,13 +95,15 @@ class MissionsEngine(Engine):
             because = rules.explain(
                 f"levels.{written}", f"difficulty '{selection}' allows missions up to difficulty {cap} ({label})"
             )
-            return Outcome(self._output(selection, cap, label, "profiler", context), (because,))
+            named = _label_explanation(rules, cap, label)
+            return Outcome(self._output(selection, cap, label, "profiler", context), (because, named))
         cap = settings.default_max_difficulty
         label = settings.difficulty_labels[str(cap)]
         because = rules.explain(
             "default_max_difficulty", f"{reason}: the default max difficulty {cap} ({label}) applies"
         )
-        return Outcome(self._output(selection or None, cap, label, "default", context), (because,), warnings)
+        named = _label_explanation(rules, cap, label)
+        return Outcome(self._output(selection or None, cap, label, "default", context), (because, named), warnings)
 
     def summarize(self, output: MissionsOutput) -> str:
         opened = "" if output.open_missions is None else f"; {len(output.open_missions)} mission(s) open"
@@ -120,3 +122,8 @@ class MissionsEngine(Engine):
             source=source,
             open_missions=missions,
         )
+
+
+def _label_explanation(rules: Rules[MissionRules], cap: int, label: str) -> Explanation:
+    """Where the cap's label comes from: its own line under ``difficulty_labels``."""
+    return rules.explain(("difficulty_labels", str(cap)), f"mission difficulty {cap} → label {label}")

@@ -252,7 +252,22 @@ class PortfolioEngine(Engine):
             idempotency_key=key,
             on_retake=settings.on_retake,
         )
-        return Outcome(entry, (*statement.explain, self._retake(rules, key)))
+        return Outcome(entry, (*statement.explain, *self._fields(rules, result.user_id, key), self._retake(rules, key)))
+
+    @staticmethod
+    def _fields(rules: Rules[PortfolioRules], user_id: str, key: str) -> tuple[Explanation, ...]:
+        """The entry's fixed fields and its key, each at its own line."""
+        settings = rules.settings
+        return (
+            rules.explain("item_type", f"the value statement → a portfolio entry of type '{settings.item_type}'"),
+            rules.explain("title", f"the entry's title → '{settings.title}'"),
+            rules.explain("status", f"the entry is created → review status '{settings.status}'"),
+            rules.explain("visibility", f"the entry is created → visibility '{settings.visibility}'"),
+            rules.explain(
+                "idempotency_key",
+                f"learner '{user_id}' → the entry is filed under the key '{key}', one entry per learner",
+            ),
+        )
 
     @staticmethod
     def _retake(rules: Rules[PortfolioRules], key: str) -> Explanation:

@@ -143,6 +143,15 @@ class RecipeRules(BaseModel):
         """The category (as written in the rules) that ``name`` names exactly or by alias."""
         return self._categories.get(name_key(name))
 
+    def alias_index(self, category: str, name: str) -> int | None:
+        """The position of the alias of ``category`` that ``name`` matched; ``None`` when it is the name itself."""
+        key = name_key(name)
+        if key == name_key(category):
+            return None
+        return next(
+            (index for index, alias in enumerate(self.categories[category].aliases) if name_key(alias) == key), None
+        )
+
     def band(self, score: float) -> tuple[int, PriorityBand]:
         """The first band whose ``below`` the score is under; gap cutoffs guarantee there is one."""
         for index, band in enumerate(self.priority_bands):
@@ -204,12 +213,15 @@ class _Analysis:
         self.settings = rules.settings
         self.gaps: list[Gap] = []
         self.codes: dict[str, float] = {}
+        self.weighed_by: dict[str, str] = {}  # the priority whose weight each code has, for the explanations
         self.explain: list[Explanation] = []
 
     def add_gap(self, gap: Gap, codes: Iterable[str]) -> None:
         self.gaps.append(gap)
         weight = self.settings.recommendations.priority_weights[gap.priority]
         for code in codes:
+            if code not in self.codes or weight > self.codes[code]:
+                self.weighed_by[code] = gap.priority
             self.codes[code] = max(weight, self.codes.get(code, weight))
 
     def aptitude(self, category: str, score: float | None) -> None:
@@ -233,6 +245,10 @@ class _Analysis:
             codes: list[str] = []
         else:
             codes = self.settings.categories[name].skill_codes
+            alias = self.settings.alias_index(name, category)
+            if alias is not None:
+                message = f"{category} is an alias of {name} → its skill codes"
+                self.explain.append(self.rules.explain(("categories", name, "aliases", alias), message))
             self.explain.append(
                 self.rules.explain(("categories", name, "skill_codes"), f"{category} calls for {', '.join(codes)}")
             )
@@ -303,11 +319,19 @@ class _Analysis:
             RecommendedRecipe(id=recipe.id, title=recipe.title, skill_codes=matched, coverage=-coverage)
             for coverage, _, _, _, recipe, matched in ranked[:limit]
         )
+        weights = self.settings.recommendations.priority_weights
+        used = {self.weighed_by[code] for *_, matched in ranked for code in matched}
+        for priority, weight in weights.items():  # in the order of the rules
+            if priority in used:
+                message = (
+                    f"a needed skill code from a {priority} priority gap → it counts {weight:g} towards a recipe's rank"
+                )
+                self.explain.append(self.rules.explain(("recommendations", "priority_weights", priority), message))
         message = (
             f"{len(ranked)} active recipe(s) teach a needed skill; ranked by covered codes weighted by gap priority, "
-            f"then usage, rating and id; the first {limit} are kept"
+            f"then usage, rating and id → at most {limit} are kept, {len(chosen)} recommended"
         )
-        self.explain.append(self.rules.explain("recommendations", message))
+        self.explain.append(self.rules.explain("recommendations.max_recipes", message))
         return chosen
 
 

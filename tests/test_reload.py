@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -94,6 +95,9 @@ def test_a_fixed_rule_set_serves_again_and_clears_the_error(rules_dir: Path) -> 
 
 def test_threads_dispatching_through_good_and_broken_reloads_see_whole_rule_sets(rules_dir: Path) -> None:
     """Readers never see a broken rule set nor a mix: every report's digest decides as its rules say."""
+    # Switch threads twenty times as often as usual: more interleavings, and the reloader, which waits
+    # on file reads, is not starved by the readers (the GIL convoy).
+    previous = sys.getswitchinterval()
     drop_tests(rules_dir)
     cutoffs = {}
     for value in ("60", "50"):
@@ -116,15 +120,19 @@ def test_threads_dispatching_through_good_and_broken_reloads_see_whole_rule_sets
                 failures.append(f"{digest} decided against its cutoff {cutoffs[digest]}")
 
     readers = [threading.Thread(target=reader) for _ in range(4)]
-    for thread in readers:
-        thread.start()
     outcomes = []
-    for round_ in range(30):
-        set_cutoff(rules_dir, ("50", "sixty", "60", "")[round_ % 4])
-        outcomes.append(dispatcher.reload().ok)
-    stop.set()
-    for thread in readers:
-        thread.join()
+    sys.setswitchinterval(previous / 20)
+    try:
+        for thread in readers:
+            thread.start()
+        for round_ in range(30):
+            set_cutoff(rules_dir, ("50", "sixty", "60", "")[round_ % 4])
+            outcomes.append(dispatcher.reload().ok)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+        sys.setswitchinterval(previous)
     assert failures == []
     assert seen == set(cutoffs), "both good rule sets served"
     assert outcomes.count(False) == 15, "every broken rule set was refused"

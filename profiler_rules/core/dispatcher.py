@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from datetime import UTC, date, datetime
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -26,7 +29,7 @@ from .models import (
     field_errors,
     validate_input,
 )
-from .plugins import PluginInfo, PluginRegistry, discover_plugins
+from .plugins import DISABLED_PLUGINS_VARIABLE, LOAD_PLUGINS_VARIABLE, PluginInfo, PluginRegistry, discover_plugins
 from .rules import LoadableEngine, RuleSet, load_ruleset
 from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
 from .watch import RulesWatcher
@@ -64,6 +67,22 @@ class ReloadResult(BaseModel):
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class DispatcherSpec:
+    """A small, picklable description of a dispatcher, to build the same one in another process.
+
+    ``plugins`` names the extra plugin modules by import path; ``environ`` keeps the plugin allow and
+    block lists in force when the spec was made; ``digest`` is checked on rebuilding, so a worker
+    never serves rules that changed in between.
+    """
+
+    rules: str | None
+    plugins: tuple[str, ...]
+    entry_points: bool
+    environ: tuple[tuple[str, str], ...]
+    digest: str
+
+
 class Dispatcher:
     """Dispatches profiler results to every engine. Build it with :meth:`from_rules`.
 
@@ -71,8 +90,15 @@ class Dispatcher:
     whole by :meth:`reload`; each dispatch reads it once, so no report mixes two rule versions.
     """
 
-    def __init__(self, registry: PluginRegistry, ruleset: RuleSet, directory: Path | None) -> None:
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        ruleset: RuleSet,
+        directory: Path | None,
+        origin: tuple[tuple[object, ...], bool, Mapping[str, str]] = ((), True, {}),
+    ) -> None:
         self._registry = registry
+        self._origin = origin  # the extra plugins, entry_points and plugin variables it was built with
         self._engines: tuple[LoadableEngine, ...] = registry.engines
         self._ruleset = ruleset
         self._directory = directory
@@ -105,12 +131,52 @@ class Dispatcher:
             entry-point group.
         :raises RulesError: listing every problem of every rule file.
         """
-        registry = discover_plugins(plugins, entry_points=entry_points)
+        return cls._build(path, tuple(plugins), entry_points, _plugin_variables(os.environ))
+
+    @classmethod
+    def _build(
+        cls,
+        path: str | PathLike[str] | None,
+        plugins: tuple[object, ...],
+        entry_points: bool,
+        environ: Mapping[str, str],
+    ) -> Dispatcher:
+        registry = discover_plugins(plugins, entry_points=entry_points, environ=environ)
         for problem in registry.problems:
             logger.warning("%s", problem)
         directory = None if path is None else Path(path)
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
-        return cls(registry, ruleset, directory)
+        return cls(registry, ruleset, directory, (plugins, entry_points, environ))
+
+    def spec(self) -> DispatcherSpec:
+        """This dispatcher as a picklable spec, for :meth:`from_spec` in a worker process.
+
+        :raises ProfilerRulesError: when an extra plugin is not a module, which a spec can not name.
+        """
+        plugins, entry_points, environ = self._origin
+        names = []
+        for plugin in plugins:
+            if not isinstance(plugin, ModuleType):
+                raise ProfilerRulesError(f"plugin {plugin!r} is not a module; a spec names plugins by module")
+            names.append(plugin.__name__)
+        rules = None if self._directory is None else str(self._directory)
+        return DispatcherSpec(rules, tuple(names), entry_points, tuple(sorted(environ.items())), self._ruleset.digest)
+
+    @classmethod
+    def from_spec(cls, spec: DispatcherSpec) -> Dispatcher:
+        """Build the dispatcher a spec describes.
+
+        :raises ProfilerRulesError: when the rules found are not the ones the spec was made with.
+        :raises RulesError: listing every problem of every rule file.
+        """
+        plugins = tuple(importlib.import_module(name) for name in spec.plugins)
+        dispatcher = cls._build(spec.rules, plugins, spec.entry_points, dict(spec.environ))
+        if dispatcher.ruleset.digest != spec.digest:
+            raise ProfilerRulesError(
+                f"the rules at {spec.rules or 'the packaged rules'} changed since the spec was made "
+                f"({dispatcher.ruleset.digest} is not {spec.digest})"
+            )
+        return dispatcher
 
     def with_rules(self, path: str | PathLike[str] | None) -> Dispatcher:
         """Another dispatcher with the same plugins and the rules of ``path``, to compare rule sets.
@@ -119,7 +185,7 @@ class Dispatcher:
         """
         directory = None if path is None else Path(path)
         ruleset = load_ruleset(self._engines, directory, ignored_stems=self._registry.ignored_stems)
-        return Dispatcher(self._registry, ruleset, directory)
+        return Dispatcher(self._registry, ruleset, directory, self._origin)
 
     @property
     def ruleset(self) -> RuleSet:
@@ -382,6 +448,12 @@ class Dispatcher:
 
 
 _NO_CATALOGS = Catalogs({})
+
+
+def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: environ[name] for name in (LOAD_PLUGINS_VARIABLE, DISABLED_PLUGINS_VARIABLE) if name in environ}
+
+
 _LISTED_PROBLEMS = 20
 
 

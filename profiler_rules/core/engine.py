@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .access import AccessDecision, AccessPolicy, Subject
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
+_MAX_CITED = 4096
 
 
 class RuleViolation(ValueError):
@@ -43,6 +44,8 @@ class Rules(Generic[SettingsT]):
     settings: SettingsT
     file: str
     lines: Mapping[str, int]
+    # Rule paths already resolved to (text, line): engines cite the same few rules for every result.
+    _cited: dict[str | JsonPath, tuple[str, int | None]] = field(default_factory=dict, compare=False, repr=False)
 
     def line_of(self, rule: str) -> int | None:
         """The line where ``rule`` (a path such as ``aptitude.gap_cutoff``) or its nearest parent is written."""
@@ -60,9 +63,14 @@ class Rules(Generic[SettingsT]):
         ``rule`` is a path into the rule file, as text (``"aptitude.gap_cutoff"``) or as parts
         (``("categories", name, "skill_codes")``, for names that are not identifiers).
         """
-        if not isinstance(rule, str):
-            rule = format_path(rule)
-        return Explanation.model_construct(rule=rule, file=self.file, line=self.line_of(rule), message=message)
+        cited = self._cited.get(rule)
+        if cited is None:
+            text = rule if isinstance(rule, str) else format_path(rule)
+            # A benign race: two threads may resolve the same path; both store the same answer.
+            cited = (text, self.line_of(text))
+            if len(self._cited) < _MAX_CITED:  # bounded, should an engine cite paths built from input
+                self._cited[rule] = cited
+        return Explanation(cited[0], self.file, cited[1], message)
 
 
 @dataclass(frozen=True, slots=True)

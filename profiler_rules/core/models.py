@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -239,10 +240,13 @@ class Viewer(BaseModel):
     sponsor_ids: frozenset[str] = frozenset()
 
 
-class Explanation(BaseModel):
-    """One rule that took part in a decision: where it is written and what it decided, in words."""
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One rule that took part in a decision: where it is written and what it decided, in words.
 
-    model_config = ConfigDict(frozen=True)
+    A slotted dataclass rather than a model: a dispatch makes dozens of these, and a report
+    serialises them as objects all the same (``{"rule", "file", "line", "message"}``).
+    """
 
     rule: str
     file: str | None

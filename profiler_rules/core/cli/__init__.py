@@ -84,6 +84,13 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _catalogs_option(dispatch)
     _viewer_option(dispatch)
     dispatch.add_argument("--jsonl", action="store_true", help="read INPUT as JSON Lines whatever its name")
+    dispatch.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="dispatch JSON Lines on N processes, in order (default 1)",
+    )
     _example_option(dispatch, "the bundled example result, with the bundled catalogs and viewer")
 
     explain = _command(commands, "explain", run_explain, "say, in words, which rules decided for one result")
@@ -152,6 +159,13 @@ def _viewer_option(parser: argparse.ArgumentParser) -> None:
 
 def _example_option(parser: argparse.ArgumentParser, text: str) -> None:
     parser.add_argument("--example", action="store_true", help=text)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def _version() -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .common import (
@@ -38,7 +36,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
     viewer = load_viewer(args.viewer, example.get("viewer"))
     with open_input(source) as stream:
         if args.jsonl or str(source).endswith((".jsonl", ".ndjson")):
-            return _dispatch_lines(dispatcher, stream, catalogs, viewer)
+            return _dispatch_lines(dispatcher, stream, catalogs, viewer, args.workers)
         print(_dispatch_document(dispatcher, stream.read(), catalogs, viewer).model_dump_json(indent=2))
     return EXIT_OK
 
@@ -52,51 +50,17 @@ def _dispatch_document(dispatcher: Dispatcher, text: str, catalogs: Catalogs, vi
         raise CommandError(str(error), EXIT_PROBLEMS) from None
 
 
-def _dispatch_lines(dispatcher: Dispatcher, stream: TextIO, catalogs: Catalogs, viewer: Viewer | None) -> int:
+def _dispatch_lines(
+    dispatcher: Dispatcher, stream: TextIO, catalogs: Catalogs, viewer: Viewer | None, workers: int
+) -> int:
+    from ..batch import dispatch_lines
+
     good = bad = 0
-    for number, line in _numbered(stream):
-        record, ok = _dispatch_line(dispatcher, number, line, catalogs, viewer)
+    for record, ok in dispatch_lines(dispatcher, stream, viewer=viewer, catalogs=catalogs, workers=workers):
         sys.stdout.write(record + "\n")
         good, bad = (good + 1, bad) if ok else (good, bad + 1)
     print(f"profiler-rules: {good + bad} line(s): {good} dispatched, {bad} with errors", file=sys.stderr)
     return EXIT_PROBLEMS if bad else EXIT_OK
-
-
-def _numbered(stream: TextIO) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(stream, start=1):
-        yield number, line.rstrip("\r\n")
-
-
-def _dispatch_line(
-    dispatcher: Dispatcher, number: int, line: str, catalogs: Catalogs, viewer: Viewer | None
-) -> tuple[str, bool]:
-    from ..errors import InvalidInputError
-
-    if not line.strip():
-        return _error_record(number, None, "the line is blank"), False
-    try:
-        data = json.loads(line)
-    except ValueError as error:
-        return _error_record(number, None, f"invalid JSON: {error}"), False
-    if not isinstance(data, dict):
-        return _error_record(number, None, f"expected a JSON object, got {type(data).__name__}"), False
-    session = data.get("session_id")
-    try:
-        report = dispatcher.dispatch(data, viewer=viewer, catalogs=catalogs)
-    except InvalidInputError as error:
-        return _error_record(number, session, str(error), list(error.fields)), False
-    return report.model_dump_json(), True
-
-
-def _error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:
-    record: dict[str, Any] = {
-        "line": line,
-        "session_id": session if isinstance(session, str) else None,
-        "error": message,
-    }
-    if fields is not None:
-        record["fields"] = fields
-    return json.dumps(record, ensure_ascii=False)
 
 
 def run_analytics(args: argparse.Namespace) -> int:

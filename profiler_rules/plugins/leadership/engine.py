@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from importlib.resources import files
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
 from profiler_rules.plugins.portfolio.engine import PortfolioRules, build_value_statement
@@ -35,40 +36,49 @@ class EligibilityRules(BaseModel):
 
     tracks: list[str]
     trait_thresholds: dict[str, TraitThreshold]
-    _tracks: dict[str, int] = PrivateAttr(default_factory=dict)
-    _traits: dict[str, tuple[str, float]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _index(self) -> EligibilityRules:
-        for index, written in enumerate(self.tracks):
-            track = fold(written)
-            if track in self._tracks:
-                raise RuleViolation(f"track '{written}' repeats '{self.tracks[self._tracks[track]]}'", "tracks", index)
-            self._tracks[track] = index
-        for written, threshold in self.trait_thresholds.items():
-            trait = fold(written)
-            if trait in self._traits:
-                raise RuleViolation(
-                    f"trait '{written}' repeats '{self._traits[trait][0]}'", "trait_thresholds", written
-                )
-            self._traits[trait] = (written, threshold)
-        if not self._tracks and not self._traits:
+    def _check(self) -> EligibilityRules:
+        tracks, traits = self.by_track, self.by_trait  # both built now: each raises on a repeated name
+        if not tracks and not traits:
             # Reported at the first of the two settings, which a content author reads first.
             raise RuleViolation("no track and no trait threshold: no learner could ever be eligible", "tracks")
         return self
 
+    @cached_property
+    def by_track(self) -> dict[str, int]:
+        """Each track, trimmed and case-folded, with its position in ``tracks``."""
+        index: dict[str, int] = {}
+        for position, written in enumerate(self.tracks):
+            track = fold(written)
+            if track in index:
+                raise RuleViolation(f"track '{written}' repeats '{self.tracks[index[track]]}'", "tracks", position)
+            index[track] = position
+        return index
+
+    @cached_property
+    def by_trait(self) -> dict[str, tuple[str, float]]:
+        """Each trait, trimmed and case-folded, with its name as written and its threshold."""
+        index: dict[str, tuple[str, float]] = {}
+        for written, threshold in self.trait_thresholds.items():
+            trait = fold(written)
+            if trait in index:
+                raise RuleViolation(f"trait '{written}' repeats '{index[trait][0]}'", "trait_thresholds", written)
+            index[trait] = (written, threshold)
+        return index
+
     def track_index(self, track: str) -> int | None:
         """The position in ``tracks`` of a trimmed, case-folded track, or ``None`` when it is not listed."""
-        return self._tracks.get(track)
+        return self.by_track.get(track)
 
-    @property
+    @cached_property
     def allowed_tracks(self) -> str:
         return ", ".join(self.tracks)
 
     @property
     def traits(self) -> Iterable[tuple[str, str, float]]:
         """Each trait rule as (name as written, name folded, threshold), in the order of the rules."""
-        return ((written, trait, threshold) for trait, (written, threshold) in self._traits.items())
+        return ((written, trait, threshold) for trait, (written, threshold) in self.by_trait.items())
 
 
 class LeadershipRules(BaseModel):

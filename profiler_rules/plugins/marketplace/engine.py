@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from importlib.resources import files
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import (
     Context,
@@ -77,42 +78,43 @@ class MarketplaceRules(BaseModel):
     difficulty_levels: dict[str, NonBlank]
     level_scores: list[Score]
     behavioral_cutoff: Annotated[float, Field(ge=0, le=10)]
-    _level_index: dict[str, int] = PrivateAttr(default_factory=dict)
-    _difficulties: dict[str, tuple[str, int]] = PrivateAttr(default_factory=dict)
-    _formula: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _check(self) -> MarketplaceRules:
         total = math.fsum(self.weights.values())
         if abs(total - 1) > _SUM_TOLERANCE:
             raise RuleViolation(f"the weights add up to {total:.10g}, not 1", "weights")
-        self._formula = " + ".join(
-            f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True)
-        )
-        self._index_levels()
-        self._index_difficulties()
+        self.by_difficulty  # noqa: B018 - builds both indexes, raising on a repeated name or an unknown level
         self._check_level_scores()
         return self
 
-    def _index_levels(self) -> None:
-        for index, written in enumerate(self.levels):
+    @cached_property
+    def by_level(self) -> dict[str, int]:
+        """Each level, trimmed and case-folded, with its place in ``levels``."""
+        index: dict[str, int] = {}
+        for position, written in enumerate(self.levels):
             level = fold(written)
-            if level in self._level_index:
-                first = self.levels[self._level_index[level]]
-                raise RuleViolation(f"level '{written}' repeats '{first}'", "levels", index)
-            self._level_index[level] = index
+            if level in index:
+                raise RuleViolation(f"level '{written}' repeats '{self.levels[index[level]]}'", "levels", position)
+            index[level] = position
+        return index
 
-    def _index_difficulties(self) -> None:
+    @cached_property
+    def by_difficulty(self) -> dict[str, tuple[str, int]]:
+        """Each difficulty, trimmed and case-folded, with its name as written and its level's place."""
+        index: dict[str, tuple[str, int]] = {}
         for written, level in self.difficulty_levels.items():
             difficulty = fold(written)
-            if difficulty in self._difficulties:
-                first = self._difficulties[difficulty][0]
-                raise RuleViolation(f"difficulty '{written}' repeats '{first}'", "difficulty_levels", written)
-            index = self._level_index.get(fold(level))
-            if index is None:
+            if difficulty in index:
+                raise RuleViolation(
+                    f"difficulty '{written}' repeats '{index[difficulty][0]}'", "difficulty_levels", written
+                )
+            place = self.by_level.get(fold(level))
+            if place is None:
                 message = f"'{level}' is not one of the levels ({self.allowed_levels})"
                 raise RuleViolation(message, "difficulty_levels", written)
-            self._difficulties[difficulty] = (written, index)
+            index[difficulty] = (written, place)
+        return index
 
     def _check_level_scores(self) -> None:
         for index in range(1, len(self.level_scores)):
@@ -123,27 +125,27 @@ class MarketplaceRules(BaseModel):
 
     def difficulty(self, selection: str) -> tuple[str, int] | None:
         """For a folded difficulty selection: the difficulty as written in the rules and its level's index."""
-        return self._difficulties.get(selection)
+        return self.by_difficulty.get(selection)
 
     def level_index(self, level: str) -> int | None:
         """The place of a folded level in the ordered levels, ``None`` when it is not a level."""
-        return self._level_index.get(level)
+        return self.by_level.get(level)
 
     def level_score(self, learner: int, job: int) -> float:
         """The level part for two levels' places: by steps apart, 0 beyond the listed scores."""
         steps = abs(learner - job)
         return self.level_scores[steps] if steps < len(self.level_scores) else 0.0
 
-    @property
+    @cached_property
     def formula(self) -> str:
         """The weighted sum in words: ``0.7 × track + 0.2 × skills + …``."""
-        return self._formula
+        return " + ".join(f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True))
 
-    @property
+    @cached_property
     def allowed_levels(self) -> str:
         return ", ".join(self.levels)
 
-    @property
+    @cached_property
     def allowed_difficulties(self) -> str:
         return ", ".join(self.difficulty_levels)
 
@@ -163,43 +165,31 @@ class Job(BaseModel):
     required_skills: tuple[NonBlank, ...] = ()
     job_level: str
     culture_fit: tuple[NonBlank, ...] = ()
-    _track: str = PrivateAttr(default="")
-    _skills: tuple[tuple[str, str], ...] = PrivateAttr(default=())
-    _level: str = PrivateAttr(default="")
-    _culture: tuple[str, ...] = PrivateAttr(default=())
 
-    @model_validator(mode="after")
-    def _fold(self) -> Job:
-        # Folded once, when the catalog is validated, rather than again for every result it is matched to.
-        # A skill or trait written twice (in any case) counts once.
-        self._track = fold(self.track_key)
+    # Folded once per catalog item, when first matched, rather than again for every result.
+    @cached_property
+    def track(self) -> str:
+        """The track key, folded."""
+        return fold(self.track_key)
+
+    @cached_property
+    def skills(self) -> tuple[tuple[str, str], ...]:
+        """Each required skill once (a skill written twice, in any case, counts once): as written
+        (trimmed) and its category key."""
         skills: dict[str, str] = {}
         for skill in self.required_skills:
             skills.setdefault(name_key(skill), skill.strip())
-        self._skills = tuple((written, key) for key, written in skills.items())
-        self._level = fold(self.job_level)
-        self._culture = tuple(dict.fromkeys(name_key(trait) for trait in self.culture_fit))
-        return self
+        return tuple((written, key) for key, written in skills.items())
 
-    @property
-    def track(self) -> str:
-        """The track key, folded."""
-        return self._track
-
-    @property
-    def skills(self) -> tuple[tuple[str, str], ...]:
-        """Each required skill once: as written (trimmed) and its category key."""
-        return self._skills
-
-    @property
+    @cached_property
     def level(self) -> str:
         """The job level, folded."""
-        return self._level
+        return fold(self.job_level)
 
-    @property
+    @cached_property
     def culture(self) -> tuple[str, ...]:
         """The culture-fit traits, folded, each once."""
-        return self._culture
+        return tuple(dict.fromkeys(name_key(trait) for trait in self.culture_fit))
 
 
 class Components(BaseModel):

@@ -3,10 +3,11 @@ input is trimmed and case-insensitive, and an unknown value is never silently ma
 
 from __future__ import annotations
 
+from functools import cached_property
 from importlib.resources import files
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import Context, Engine, Explanation, ItemId, Outcome, ProfilerResult, Rules, RuleViolation
 
@@ -21,27 +22,35 @@ class MissionRules(BaseModel):
     levels: dict[str, MissionDifficulty]
     default_max_difficulty: MissionDifficulty
     difficulty_labels: dict[str, str]
-    _by_level: dict[str, tuple[str, int]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _index(self) -> MissionRules:
-        for written, cap in self.levels.items():
-            level = written.strip().casefold()
-            if level in self._by_level:
-                raise RuleViolation(f"level '{written}' repeats '{self._by_level[level][0]}'", "levels", written)
-            self._by_level[level] = (written, cap)
+    def _check(self) -> MissionRules:
+        self.by_level  # noqa: B018 - builds the index, raising on a repeated level
         for cap in {*self.levels.values(), self.default_max_difficulty}:
             if str(cap) not in self.difficulty_labels:
                 raise RuleViolation(f"mission difficulty {cap} is used but has no label", "difficulty_labels")
         return self
 
+    # Lookups are cached properties, not private attributes: pydantic reads those through a slow
+    # __getattr__, about a microsecond each, on the per-result path.
+    @cached_property
+    def by_level(self) -> dict[str, tuple[str, int]]:
+        """Each level, trimmed and case-folded, with its name as written and its cap."""
+        index: dict[str, tuple[str, int]] = {}
+        for written, cap in self.levels.items():
+            level = written.strip().casefold()
+            if level in index:
+                raise RuleViolation(f"level '{written}' repeats '{index[level][0]}'", "levels", written)
+            index[level] = (written, cap)
+        return index
+
     def level(self, selection: str) -> tuple[str, int] | None:
         """The level as written in the rules and its cap, for a trimmed, case-folded selection."""
-        return self._by_level.get(selection)
+        return self.by_level.get(selection)
 
-    @property
+    @cached_property
     def allowed(self) -> str:
-        return ", ".join(self._by_level)
+        return ", ".join(self.by_level)
 
 
 class Mission(BaseModel):

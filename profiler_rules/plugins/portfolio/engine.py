@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from string import Formatter
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
 
@@ -114,7 +115,6 @@ class StatementRules(BaseModel):
     what_achieve: str
     identity_values: str
     fallback: str
-    _templates: dict[str, Template] = PrivateAttr(default_factory=dict)
 
     @field_validator(*STATEMENT_PLACEHOLDERS)
     @classmethod
@@ -123,15 +123,16 @@ class StatementRules(BaseModel):
         _compiled(text, STATEMENT_PLACEHOLDERS[str(info.field_name)])
         return text
 
-    @model_validator(mode="after")
-    def _compile(self) -> StatementRules:
-        for part, allowed in STATEMENT_PLACEHOLDERS.items():
-            self._templates[part] = compile_template(getattr(self, part), allowed)
-        return self
+    @cached_property
+    def templates(self) -> dict[str, Template]:
+        """Each part's template, compiled once (the field validators have checked them)."""
+        return {
+            part: compile_template(getattr(self, part), allowed) for part, allowed in STATEMENT_PLACEHOLDERS.items()
+        }
 
     def sentence(self, part: str, **values: str) -> str:
         """The sentence of ``part`` with its placeholders filled, trimmed so parts join with one space."""
-        return self._templates[part].render(values).strip()
+        return self.templates[part].render(values).strip()
 
 
 class PortfolioRules(BaseModel):
@@ -147,7 +148,6 @@ class PortfolioRules(BaseModel):
     idempotency_key: str
     on_retake: Literal["replace", "keep"]
     statement: StatementRules
-    _key: Template = PrivateAttr()  # set by _compile, before the model is handed out
 
     @field_validator("idempotency_key")
     @classmethod
@@ -156,14 +156,13 @@ class PortfolioRules(BaseModel):
             raise RuleViolation("the key must contain {user_id}; without it every learner would share one entry")
         return text
 
-    @model_validator(mode="after")
-    def _compile(self) -> PortfolioRules:
-        self._key = compile_template(self.idempotency_key, KEY_PLACEHOLDERS)
-        return self
+    @cached_property
+    def key_template(self) -> Template:
+        return compile_template(self.idempotency_key, KEY_PLACEHOLDERS)
 
     def key_for(self, user_id: str) -> str:
         """The learner's idempotency key: the same for every result of one learner."""
-        return self._key.render({"user_id": user_id})
+        return self.key_template.render({"user_id": user_id})
 
 
 @dataclass(frozen=True, slots=True)

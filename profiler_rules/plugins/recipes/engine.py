@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 from importlib.resources import files
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import (
     Context,
@@ -53,28 +54,37 @@ class BehavioralRules(BaseModel):
     gap_cutoff: float
     priority: str
     keywords: dict[str, list[SkillCode]]
-    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
-    _codes: dict[str, tuple[str, list[str]]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _compile(self) -> BehavioralRules:
+    def _check(self) -> BehavioralRules:
+        self.by_word  # noqa: B018 - builds the index, raising on a repeated keyword
+        return self
+
+    @cached_property
+    def by_word(self) -> dict[str, tuple[str, list[str]]]:
+        """Each keyword, case-folded, with its name as written and its codes."""
+        index: dict[str, tuple[str, list[str]]] = {}
         for written, codes in self.keywords.items():
             word = written.strip().casefold()
-            if word in self._codes:
-                raise RuleViolation(f"keyword '{written}' repeats '{self._codes[word][0]}'", "keywords", written)
-            self._codes[word] = (written, codes)
-        if self._codes:
-            # A whole word, whatever its case; '_' separates words too ("communication_skills").
-            words = "|".join(re.escape(word) for word in sorted(self._codes, key=len, reverse=True))
-            self._pattern = re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
-        return self
+            if word in index:
+                raise RuleViolation(f"keyword '{written}' repeats '{index[word][0]}'", "keywords", written)
+            index[word] = (written, codes)
+        return index
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        if not self.by_word:
+            return None
+        # A whole word, whatever its case; '_' separates words too ("communication_skills").
+        words = "|".join(re.escape(word) for word in sorted(self.by_word, key=len, reverse=True))
+        return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
 
     def keywords_in(self, text: str) -> list[tuple[str, list[str]]]:
         """The keywords found in ``text`` as whole words, in the order they appear, each once."""
-        if self._pattern is None:
+        if self.pattern is None:
             return []
-        found = dict.fromkeys(match.group().casefold() for match in self._pattern.finditer(text))
-        return [self._codes[word] for word in found]
+        found = dict.fromkeys(match.group().casefold() for match in self.pattern.finditer(text))
+        return [self.by_word[word] for word in found]
 
 
 class CategoryRule(BaseModel):
@@ -100,12 +110,11 @@ class RecipeRules(BaseModel):
     behavioral: BehavioralRules
     categories: dict[str, CategoryRule]
     recommendations: RecommendationRules
-    _categories: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> RecipeRules:
         self._check_bands()
-        self._index_categories()
+        self.by_name  # noqa: B018 - builds the index, raising on a name given to two categories
         used = [band.priority for band in self.priority_bands] + [self.behavioral.priority]
         for priority in dict.fromkeys(used):
             if priority not in self.recommendations.priority_weights:
@@ -128,20 +137,24 @@ class RecipeRules(BaseModel):
                 message = f"gap_cutoff {cutoff:g} is above the last priority band (below {previous:g}): some gaps would have no priority"
                 raise RuleViolation(message, section, "gap_cutoff")
 
-    def _index_categories(self) -> None:
+    @cached_property
+    def by_name(self) -> dict[str, str]:
+        """Each category name and alias, as :func:`name_key` reads it, with its category."""
+        index: dict[str, str] = {}
         for name, rule in self.categories.items():
             names = [(name, ("categories", name))] + [
-                (alias, ("categories", name, "aliases", index)) for index, alias in enumerate(rule.aliases)
+                (alias, ("categories", name, "aliases", position)) for position, alias in enumerate(rule.aliases)
             ]
             for written, path in names:
                 key = name_key(written)
-                if key in self._categories and self._categories[key] != name:
-                    raise RuleViolation(f"'{written}' already names category '{self._categories[key]}'", *path)
-                self._categories[key] = name
+                if key in index and index[key] != name:
+                    raise RuleViolation(f"'{written}' already names category '{index[key]}'", *path)
+                index[key] = name
+        return index
 
     def category(self, name: str) -> str | None:
         """The category (as written in the rules) that ``name`` names exactly or by alias."""
-        return self._categories.get(name_key(name))
+        return self.by_name.get(name_key(name))
 
     def alias_index(self, category: str, name: str) -> int | None:
         """The position of the alias of ``category`` that ``name`` matched; ``None`` when it is the name itself."""

@@ -1,0 +1,114 @@
+"""Batch dispatch of JSON Lines: one output record per input line, in order, streaming, on N processes.
+
+Each worker process rebuilds the dispatcher from a small picklable :class:`DispatcherSpec` (rules
+directory, plugins, digest) rather than receiving it pickled, so the same spec can fan work out to
+whatever job system a host already runs. Lines travel in chunks, and only a bounded window of chunks is
+ever in flight, so memory stays flat however long the input: ``Pool.imap`` would read the whole input
+ahead into its task queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from .dispatcher import Catalogs, Dispatcher, DispatcherSpec
+    from .models import Viewer
+
+CHUNK_LINES = 256
+CHUNKS_IN_FLIGHT_PER_WORKER = 4
+
+Record = tuple[str, bool]
+"""One output line (a report, or an error record naming its input line) and whether it is a report."""
+
+
+def dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Catalogs, viewer: Viewer | None) -> Record:
+    """Dispatch one JSONL line; a bad line becomes an error record naming the line, never an exception."""
+    if not line.strip():
+        return error_record(number, None, "the line is blank"), False
+    try:
+        data = json.loads(line)
+    except ValueError as error:
+        return error_record(number, None, f"invalid JSON: {error}"), False
+    if not isinstance(data, dict):
+        return error_record(number, None, f"expected a JSON object, got {type(data).__name__}"), False
+    try:
+        report = dispatcher.dispatch(data, viewer=viewer, catalogs=catalogs)
+    except InvalidInputError as error:
+        return error_record(number, data.get("session_id"), str(error), list(error.fields)), False
+    return report.model_dump_json(), True
+
+
+def error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:
+    record: dict[str, Any] = {
+        "line": line,
+        "session_id": session if isinstance(session, str) else None,
+        "error": message,
+    }
+    if fields is not None:
+        record["fields"] = fields
+    return json.dumps(record, ensure_ascii=False)
+
+
+def dispatch_lines(
+    dispatcher: Dispatcher,
+    lines: Iterable[str],
+    *,
+    viewer: Viewer | None = None,
+    catalogs: Catalogs | None = None,
+    workers: int = 1,
+) -> Iterator[Record]:
+    """Dispatch every line, yielding one record per line, in input order.
+
+    With ``workers > 1`` the lines are dispatched by that many processes, each rebuilding the
+    dispatcher from :meth:`Dispatcher.spec`; the viewer and catalogs travel to them once, pickled.
+    """
+    prepared = dispatcher.prepare_catalogs(catalogs)
+    numbered = ((number, line.rstrip("\r\n")) for number, line in enumerate(lines, start=1))
+    if workers <= 1:
+        for number, line in numbered:
+            yield dispatch_line(dispatcher, number, line, prepared, viewer)
+        return
+    window: deque[Future[list[Record]]] = deque()
+    with ProcessPoolExecutor(
+        workers, initializer=_start_worker, initargs=(dispatcher.spec(), viewer, prepared)
+    ) as pool:
+        for chunk in _chunks(numbered):
+            window.append(pool.submit(_work, chunk))
+            if len(window) >= workers * CHUNKS_IN_FLIGHT_PER_WORKER:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+
+
+def _chunks(numbered: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for item in numbered:
+        chunk.append(item)
+        if len(chunk) == CHUNK_LINES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_worker: tuple[Dispatcher, Catalogs, Viewer | None] | None = None
+
+
+def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs) -> None:
+    from .dispatcher import Dispatcher
+
+    global _worker
+    _worker = (Dispatcher.from_spec(spec), catalogs, viewer)
+
+
+def _work(chunk: list[tuple[int, str]]) -> list[Record]:
+    assert _worker is not None, "the worker was not started"
+    dispatcher, catalogs, viewer = _worker
+    return [dispatch_line(dispatcher, number, line, catalogs, viewer) for number, line in chunk]

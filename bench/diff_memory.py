@@ -43,7 +43,11 @@ def main() -> None:
     rules = Path(tempfile.mkdtemp()) / "rules"
     subprocess.run([sys.executable, "-m", "profiler_rules", "init", str(rules)], check=True, capture_output=True)
     recipes = rules / "recipes.yaml"
-    recipes.write_text(recipes.read_text().replace("  gap_cutoff: 60\n\ntechnical_exposure:", "  gap_cutoff: 50\n\ntechnical_exposure:"))
+    recipes.write_text(
+        recipes.read_text().replace(
+            "  gap_cutoff: 60\n\ntechnical_exposure:", "  gap_cutoff: 50\n\ntechnical_exposure:"
+        )
+    )
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "profiler_rules", "diff", "--rules", str(rules), str(source), "--format", "json"],

@@ -188,3 +188,13 @@ def test_the_access_rules_are_required_in_a_rules_directory(rules_dir: Path) -> 
     (rules_dir / "access.yaml").unlink()
     with pytest.raises(RulesError, match="missing rule file of the access rules"):
         Dispatcher.from_rules(rules_dir, entry_points=False)
+
+
+def test_a_denied_viewer_learns_nothing_of_an_incomplete_result(dispatcher: Dispatcher) -> None:
+    unfinished = example() | {"status": "aptitude_complete"}
+    report = dispatcher.dispatch(unfinished, viewer=viewer("student", ()))
+    for engine in ("mentorship", "analytics"):
+        assert report.engines[engine].status == "denied"
+        assert "aptitude_complete" not in report.engines[engine].model_dump_json()
+    allowed = dispatcher.dispatch(unfinished, viewer=viewer("admin", ()))
+    assert allowed.engines["analytics"].status == "skipped"

@@ -155,3 +155,39 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert len(commands) == 2
     assert "dispatch --example" in commands[0]
     assert commands[1] in (root / ".ci" / "run").read_text()
+
+
+def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None:
+    lines = [good(str(index), difficulty_selection=("novice", "elite", "bogus")[index % 3]) for index in range(700)]
+    lines[10] = "{broken"
+    lines[500] = ""
+    source = write_lines(tmp_path / "results.jsonl", lines)
+    one = run_cli("dispatch", str(source))
+    two = run_cli("dispatch", str(source), "--workers", "2")
+    assert (one.code, two.code) == (1, 1)
+    assert one.stdout == two.stdout
+    assert len(two.stdout.splitlines()) == 700
+    assert json.loads(two.stdout.splitlines()[10])["line"] == 11
+    assert run_cli("dispatch", str(source), "--workers", "0").code == 2
+
+
+def test_a_dispatcher_travels_as_a_small_picklable_spec(rules_dir: Path) -> None:
+    import pickle
+
+    from profiler_rules import Dispatcher, ProfilerRulesError
+
+    from .conftest import edit
+
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    spec = pickle.loads(pickle.dumps(dispatcher.spec()))
+    assert spec.rules == str(rules_dir) and spec.digest == dispatcher.ruleset.digest
+    rebuilt = Dispatcher.from_spec(spec)
+    assert rebuilt.engines == dispatcher.engines
+    assert rebuilt.ruleset.digest == dispatcher.ruleset.digest
+    edit(rules_dir / "missions.yaml", "  elite: 4", "  elite: 5")
+    try:
+        Dispatcher.from_spec(spec)
+    except ProfilerRulesError as error:
+        assert "changed since the spec was made" in str(error)
+    else:
+        raise AssertionError("a spec must not rebuild a dispatcher on other rules")

@@ -10,6 +10,7 @@ leak into other tests (datasette#2627).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
@@ -146,6 +147,7 @@ def _builtin(disabled: frozenset[str]) -> Iterable[_Candidate]:
         yield candidate
 
 
+@functools.cache
 def _own_version() -> str | None:
     try:
         return metadata.version("profiler-rules")

@@ -48,6 +48,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
 }
 
 
+_METASCHEMA = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
 _MANIFEST_VALIDATOR = jsonschema.Draft7Validator(MANIFEST_SCHEMA)
 _ACCESS_VALIDATOR = jsonschema.Draft7Validator(ACCESS_SCHEMA)
 
@@ -78,10 +79,10 @@ def read_schema(source: Traversable | Path) -> dict[str, Any]:
         schema = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot read its schema {source}: {error}") from None
-    try:
-        jsonschema.Draft7Validator.check_schema(schema)
-    except jsonschema.SchemaError as error:
-        raise ValueError(f"its schema {source} is not valid draft-07: {error.message}") from None
+    # One metaschema validator for every engine: check_schema would build it again for each schema.
+    problem = jsonschema.exceptions.best_match(_METASCHEMA.iter_errors(schema))
+    if problem is not None:
+        raise ValueError(f"its schema {source} is not valid draft-07: {problem.message}")
     return schema
 
 

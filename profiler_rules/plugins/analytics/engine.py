@@ -231,6 +231,7 @@ class AnalyticsEngine(Engine):
     default_rules_file = files("profiler_rules").joinpath("rules", "analytics.yaml")
     access_views = (COHORT_VIEW, ENTERPRISE_VIEW)
     aggregate_query = AnalyticsQuery
+    requires_complete = False  # access is decided first, so a denied viewer learns nothing of the result
 
     def summarize(self, output: LearnerRow | Dashboard) -> str:
         if isinstance(output, Dashboard):
@@ -241,6 +242,10 @@ class AnalyticsEngine(Engine):
         decision = context.check_access(COHORT_VIEW, Subject(result.user_id, result.cohort_id, result.sponsor_id))
         if not decision.allowed:
             return Outcome.denied(decision.explain[0])
+        if not result.is_complete:
+            status = "unknown" if result.status is None else repr(result.status)
+            reason = f"the result's status is {status}; only finished or locked results count in the dashboards"
+            return Outcome.skipped(Explanation(rule="status", file=None, line=None, message=reason))
         readiness, because = _readiness(result.scores.overall, rules)
         row = LearnerRow(
             readiness=readiness,

@@ -137,6 +137,11 @@ class MarketplaceRules(BaseModel):
         return self.level_scores[steps] if steps < len(self.level_scores) else 0.0
 
     @cached_property
+    def weight_values(self) -> tuple[float, float, float, float]:
+        """The weights in the order of the parts: track, skills, level, behavioral."""
+        return self.weights.values()
+
+    @cached_property
     def formula(self) -> str:
         """The weighted sum in words: ``0.7 × track + 0.2 × skills + …``."""
         return " + ".join(f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True))
@@ -245,7 +250,7 @@ class _Matching:
         self.explain: list[Explanation] = []
         self.warnings: list[str] = []
         self._noted: set[tuple[str, str]] = set()
-        for part, weight in zip(PARTS, self.settings.weights.values(), strict=True):
+        for part, weight in zip(PARTS, self.settings.weight_values, strict=True):
             message = f"{PART_NAMES[part]} → counts {weight:g} of the match score"
             self.explain.append(rules.explain(("weights", part), message))
         self.level = self._learner_level(result.difficulty_selection)
@@ -369,12 +374,12 @@ class _Matching:
         message = f"traits at or above the behavioral cutoff {cutoff:g} → shown: {shown}; below it → not shown: {below}"
         self.explain.append(self.rules.explain("behavioral_cutoff", message))
 
-    def score(self, job: Job) -> tuple[float, Components]:
-        """The job's match score, rounded to 2 places, and its parts."""
+    def score(self, job: Job) -> tuple[float, tuple[float, ...]]:
+        """The job's match score and its parts, rounded to 2 places."""
         parts = (self.track(job), self.skills(job), self.level_part(job), self.behavioral(job))
-        total = math.fsum(weight * part for weight, part in zip(self.settings.weights.values(), parts, strict=True))
+        total = math.fsum(weight * part for weight, part in zip(self.settings.weight_values, parts, strict=True))
         # The minimum is compared with the rounded score, so a job shown as 60.0 is always a match.
-        return round(total, 2), Components(**{name: round(part, 2) for name, part in zip(PARTS, parts, strict=True)})
+        return round(total, 2), tuple(round(part, 2) for part in parts)
 
     def matches(self, catalog: tuple[Job, ...]) -> tuple[JobMatch, ...]:
         minimum = self.settings.minimum_score
@@ -386,12 +391,17 @@ class _Matching:
         message = f"{below} of {len(scored)} job(s) scored below the minimum {minimum:g} and are not shown"
         self.explain.append(self.rules.explain("minimum_score", message))
         return tuple(
-            JobMatch(job_id=job.id, title=job.title, match_score=score, components=parts) for score, parts, job in kept
+            JobMatch(
+                job_id=job.id,
+                title=job.title,
+                match_score=score,
+                components=Components(**dict(zip(PARTS, parts, strict=True))),
+            )
+            for score, parts, job in kept
         )
 
-    def _because(self, job: Job, score: float, parts: Components) -> str:
-        values = (parts.track, parts.skills, parts.level, parts.behavioral)
-        pairs = zip(PARTS, self.settings.weights.values(), values, strict=True)
+    def _because(self, job: Job, score: float, values: tuple[float, ...]) -> str:
+        pairs = zip(PARTS, self.settings.weight_values, values, strict=True)
         terms = " + ".join(f"{weight:g} × {part} {value:g}" for part, weight, value in pairs)
         return f"job {job.id} '{job.title}': {terms} = {score:g}, at least the minimum {self.settings.minimum_score:g} → match"
 

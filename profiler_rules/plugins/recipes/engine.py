@@ -185,6 +185,11 @@ class Recipe(BaseModel):
     usage_count: Annotated[int, Field(ge=0)] = 0
     avg_rating: float | None = None
 
+    @cached_property
+    def codes(self) -> tuple[str, ...]:
+        """The skill codes, each once, worked out once per catalog rather than once per result."""
+        return tuple(dict.fromkeys(self.skill_codes))
+
 
 class Gap(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -322,7 +327,7 @@ class _Analysis:
     def recipes(self, catalog: tuple[Recipe, ...]) -> tuple[RecommendedRecipe, ...]:
         ranked = []
         for recipe in catalog:
-            matched = tuple(dict.fromkeys(code for code in recipe.skill_codes if code in self.codes))
+            matched = tuple(code for code in recipe.codes if code in self.codes)
             if recipe.is_active and matched:
                 coverage = sum(self.codes[code] for code in matched)
                 ranked.append((-coverage, -recipe.usage_count, -(recipe.avg_rating or 0.0), recipe.id, recipe, matched))

@@ -32,6 +32,7 @@ __all__ = [
     "InvalidInputError",
     "ItemId",
     "Outcome",
+    "PluginLoadError",
     "Problem",
     "ProfilerResult",
     "ProfilerRulesError",
@@ -59,6 +60,7 @@ _HOMES = {
     "RuleViolation": "engine",
     "FieldError": "errors",
     "InvalidInputError": "errors",
+    "PluginLoadError": "errors",
     "ItemId": "models",
     "Problem": "errors",
     "ProfilerRulesError": "errors",
@@ -93,7 +95,7 @@ if TYPE_CHECKING:
     from .core.access import AccessDecision, Subject
     from .core.dispatcher import Catalogs, Dispatcher
     from .core.engine import Context, Engine, Outcome, Rules, RuleViolation
-    from .core.errors import FieldError, InvalidInputError, Problem, ProfilerRulesError, RulesError
+    from .core.errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
     from .core.hookspecs import hookimpl
     from .core.models import (
         AggregateReport,

@@ -148,12 +148,17 @@ def test_an_engine_that_raises_is_an_error_in_its_own_report(
     )
     report = dispatcher.dispatch(result(difficulty_selection="elite"))
     assert report.engines["raising"].status == "error"
-    assert report.engines["raising"].error == "engine 'raising' failed: RuntimeError: the engine's database is down"
+    assert report.engines["raising"].error == (
+        "engine 'raising' of plugin 'RaisingPlugin' failed: RuntimeError: the engine's database is down"
+    )
     assert report.engines["wrong_type"].status == "error"
-    assert report.engines["wrong_type"].error == "engine 'wrong_type' returned dict, not an Outcome"
+    assert (
+        report.engines["wrong_type"].error
+        == "engine 'wrong_type' of plugin 'RaisingPlugin' returned dict, not an Outcome"
+    )
     assert report.engines["missions"].output.max_difficulty == 4
     assert report.engines["recipes"].status == "ok"
-    assert "engine 'raising' failed on session s-1" in caplog.text
+    assert "engine 'raising' of plugin 'RaisingPlugin' failed on session s-1" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import json
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError
@@ -24,25 +25,27 @@ if TYPE_CHECKING:
 CHUNK_LINES = 256
 CHUNKS_IN_FLIGHT_PER_WORKER = 4
 
-Record = tuple[str, bool]
-"""One output line (a report, or an error record naming its input line) and whether it is a report."""
+Record = tuple[str, str]
+"""One output line (a report, or an error record naming its input line) and its kind: ``"report"``,
+``"engine error"`` (a report in which an engine failed) or ``"invalid"`` (an error record)."""
 
 
 def dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Catalogs, viewer: Viewer | None) -> Record:
     """Dispatch one JSONL line; a bad line becomes an error record naming the line, never an exception."""
     if not line.strip():
-        return error_record(number, None, "the line is blank"), False
+        return error_record(number, None, "the line is blank"), "invalid"
     try:
         data = json.loads(line)
     except ValueError as error:
-        return error_record(number, None, f"invalid JSON: {error}"), False
+        return error_record(number, None, f"invalid JSON: {error}"), "invalid"
     if not isinstance(data, dict):
-        return error_record(number, None, f"expected a JSON object, got {type(data).__name__}"), False
+        return error_record(number, None, f"expected a JSON object, got {type(data).__name__}"), "invalid"
     try:
         report = dispatcher.dispatch(data, viewer=viewer, catalogs=catalogs)
     except InvalidInputError as error:
-        return error_record(number, data.get("session_id"), str(error), list(error.fields)), False
-    return report.model_dump_json(), True
+        return error_record(number, data.get("session_id"), str(error), list(error.fields)), "invalid"
+    failed = any(answer.status == "error" for answer in report.engines.values())
+    return report.model_dump_json(), "engine error" if failed else "report"
 
 
 def error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:
@@ -63,14 +66,16 @@ def dispatch_lines(
     viewer: Viewer | None = None,
     catalogs: Catalogs | None = None,
     workers: int = 1,
+    first_line: int = 1,
 ) -> Iterator[Record]:
     """Dispatch every line, yielding one record per line, in input order.
 
     With ``workers > 1`` the lines are dispatched by that many processes, each rebuilding the
     dispatcher from :meth:`Dispatcher.spec`; the viewer and catalogs travel to them once, pickled.
+    ``first_line`` numbers the first line given (when resuming after lines already done).
     """
     prepared = dispatcher.prepare_catalogs(catalogs)
-    numbered = ((number, line.rstrip("\r\n")) for number, line in enumerate(lines, start=1))
+    numbered = ((number, line.rstrip("\r\n")) for number, line in enumerate(lines, start=first_line))
     if workers <= 1:
         for number, line in numbered:
             yield dispatch_line(dispatcher, number, line, prepared, viewer)
@@ -112,3 +117,18 @@ def _work(chunk: list[tuple[int, str]]) -> list[Record]:
     assert _worker is not None, "the worker was not started"
     dispatcher, catalogs, viewer = _worker
     return [dispatch_line(dispatcher, number, line, catalogs, viewer) for number, line in chunk]
+
+
+def records_done(output: Path) -> int:
+    """How many whole records an interrupted run left in ``output``; a last line cut short is removed.
+
+    Records are one per input line, so this is also how many input lines to skip on resuming.
+    """
+    if not output.exists():
+        return 0
+    with output.open("rb+") as stream:
+        data = stream.read()
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):
+            stream.truncate(whole)
+    return data.count(b"\n", 0, whole)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError, ProfilerRulesError, RulesError
+from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -103,6 +103,7 @@ class Dispatcher:
         self._ruleset = ruleset
         self._directory = directory
         self._catalog_readers = _catalog_readers(registry.engines)
+        self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
         self._reloading = threading.Lock()
         now = datetime.now(UTC)
         self._status = DispatcherStatus(
@@ -120,6 +121,7 @@ class Dispatcher:
         *,
         plugins: Iterable[object] = (),
         entry_points: bool = True,
+        strict: bool = False,
     ) -> Dispatcher:
         """Load the plugins and the rules, and return a ready dispatcher.
 
@@ -129,9 +131,14 @@ class Dispatcher:
             for example a test's own plugin.
         :param entry_points: Whether to load plugins installed through the ``profiler_rules``
             entry-point group.
+        :param strict: Raise :class:`PluginLoadError` when a plugin fails to import or register,
+            rather than leaving it out with a warning (for CI).
         :raises RulesError: listing every problem of every rule file.
         """
-        return cls._build(path, tuple(plugins), entry_points, _plugin_variables(os.environ))
+        dispatcher = cls._build(path, tuple(plugins), entry_points, _plugin_variables(os.environ))
+        if strict and dispatcher.plugin_problems:
+            raise PluginLoadError(dispatcher.plugin_problems)
+        return dispatcher
 
     @classmethod
     def _build(
@@ -434,10 +441,16 @@ class Dispatcher:
         try:
             outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
         except Exception as error:  # noqa: BLE001 - one failing engine must not silence the others
-            logger.exception("engine '%s' failed on session %s", engine.name, result.session_id)
-            return EngineReport(status="error", error=f"engine '{engine.name}' failed: {type(error).__name__}: {error}")
+            who = self._who(engine.name)
+            logger.exception("%s failed on session %s", who, result.session_id)
+            return EngineReport(status="error", error=f"{who} failed: {type(error).__name__}: {error}")
         if not isinstance(outcome, Outcome):
-            message = f"engine '{engine.name}' returned {type(outcome).__name__}, not an Outcome"
+            message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
+            return EngineReport(status="error", error=message)
+        if outcome.output is not None and not isinstance(outcome.output, BaseModel):
+            message = (
+                f"{self._who(engine.name)} returned an output of type {type(outcome.output).__name__}, not a model"
+            )
             return EngineReport(status="error", error=message)
         return EngineReport(
             status=outcome.status,
@@ -445,6 +458,10 @@ class Dispatcher:
             explain=tuple(outcome.explain),
             warnings=tuple(outcome.warnings),
         )
+
+    def _who(self, engine: str) -> str:
+        owner = self._owners.get(engine)
+        return f"engine '{engine}'" if owner in (None, engine) else f"engine '{engine}' of plugin '{owner}'"
 
 
 _NO_CATALOGS = Catalogs({})

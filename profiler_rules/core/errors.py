@@ -84,4 +84,8 @@ class InvalidInputError(ProfilerRulesError, ValueError):
 
 
 class PluginLoadError(ProfilerRulesError):
-    """Raised only in strict mode, when a plugin could not be imported or registered."""
+    """Raised in strict mode when plugins failed to import or register; ``problems`` names each plugin."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("plugins failed to load:\n" + "\n".join(self.problems))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -58,7 +59,9 @@ Percent = Annotated[float, _Number, Field(ge=0, le=100)]
 TraitMean = Annotated[float, _Number, Field(ge=0, le=10)]
 """A behavioral mean on the platform's 0-10 scale."""
 Fraction = Annotated[float, _Number, Field(ge=0, le=1)]
-Count = Annotated[int, _Number, Field(ge=0)]
+MAX_COUNT = 100_000
+Count = Annotated[int, _Number, Field(ge=0, le=MAX_COUNT)]
+"""A number of questions or points: a profiler asks hundreds, never millions."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -88,7 +91,7 @@ class AptitudeCounts(BaseModel):
 
     correct: Count
     total: Count
-    points: Annotated[float, _Number, Field(allow_inf_nan=False)] | None = None
+    points: Annotated[float, _Number, Field(ge=0, le=MAX_COUNT)] | None = None
 
     @model_validator(mode="after")
     def _correct_within_total(self) -> AptitudeCounts:
@@ -131,6 +134,83 @@ def name_key(name: str) -> str:
     return _SEPARATORS.sub("_", name.strip().casefold()).strip("_")
 
 
+class FrozenDict(dict[Any, Any]):
+    """A dict that refuses changes. Every engine of a dispatch reads the same result, so no engine may
+    change what the next one reads; pydantic serialises it as the dict it is."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a profiler result is read-only")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
+        return (FrozenDict, (dict(self),))
+
+
+def _frozen(value: dict[Any, Any]) -> FrozenDict:
+    return FrozenDict(value)
+
+
+_Frozen = AfterValidator(_frozen)
+
+# Bounds on what a host may send: a result is a few kilobytes; these stop a runaway or hostile input
+# (megabyte strings, thousands of categories, deeply nested free-form JSON) before any engine runs.
+MAX_ID = 256
+MAX_TEXT = 10_000
+MAX_ITEMS = 200
+MAX_FREE_FORM_DEPTH = 16
+MAX_FREE_FORM_VALUES = 1_000
+
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Name = Annotated[str, Field(max_length=MAX_ID)]
+Names = Annotated[tuple[Annotated[str, Field(max_length=MAX_TEXT)], ...], Field(max_length=MAX_ITEMS)]
+
+
+def _bounded_json(value: Any) -> Any:
+    """Check free-form JSON without recursion: JSON types only, at most 16 deep and 1,000 values,
+    strings of at most 10,000 characters."""
+    if not isinstance(value, Mapping):
+        return value  # pydantic reports the wrong type
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_FREE_FORM_VALUES:
+            raise ValueError(f"holds more than {MAX_FREE_FORM_VALUES} values")
+        if depth > MAX_FREE_FORM_DEPTH:
+            raise ValueError(f"is nested deeper than {MAX_FREE_FORM_DEPTH} levels")
+        if isinstance(item, Mapping):
+            if not all(isinstance(key, str) for key in item):
+                raise ValueError("has a key that is not text")
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                raise ValueError(f"holds text longer than {MAX_TEXT} characters")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("holds a number that is not finite")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise ValueError(f"holds a {type(item).__name__}, which is not JSON")
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return FrozenDict({key: _freeze(child) for key, child in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(child) for child in value)
+    return value
+
+
+FreeForm = Annotated[dict[str, Any], BeforeValidator(_bounded_json), AfterValidator(_freeze)]
+"""Free-form JSON (the future-you persona): bounded, and read-only once read."""
+
+
 _STRUCTURED_KEYS = frozenset({"traits", "strengths", "areas_for_growth"})
 
 
@@ -144,9 +224,9 @@ class BehavioralProfile(BaseModel):
 
     model_config = _FROZEN
 
-    traits: dict[str, TraitMean] = Field(default_factory=dict)
-    strengths: tuple[str, ...] = ()
-    areas_for_growth: tuple[str, ...] | None = None
+    traits: Annotated[dict[Name, TraitMean], Field(max_length=MAX_ITEMS), _Frozen] = Field(default_factory=FrozenDict)
+    strengths: Names = ()
+    areas_for_growth: Names | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -162,8 +242,8 @@ class AntiCheat(BaseModel):
     model_config = _FROZEN
 
     score: Percent | None = None
-    suspicious_patterns: tuple[str, ...] = ()
-    device_fingerprint: str | None = None
+    suspicious_patterns: Names = ()
+    device_fingerprint: Name | None = None
 
 
 class Answers(BaseModel):
@@ -171,9 +251,9 @@ class Answers(BaseModel):
 
     model_config = _FROZEN
 
-    why_cyber: str | None = None
-    what_achieve: str | None = None
-    identity_values: tuple[str, ...] = ()
+    why_cyber: Text | None = None
+    what_achieve: Text | None = None
+    identity_values: Names = ()
 
 
 class ProfilerResult(BaseModel):
@@ -185,25 +265,29 @@ class ProfilerResult(BaseModel):
 
     model_config = _FROZEN
 
-    session_id: Annotated[str, Field(min_length=1)]
-    user_id: Annotated[str, Field(min_length=1)]
+    session_id: Identifier
+    user_id: Identifier
     status: SessionStatus | None = None
     completed_at: datetime | None = None
-    difficulty_selection: str | None = None
+    difficulty_selection: Name | None = None
     scores: Scores = Scores()  # frozen and hashable, so pydantic shares it rather than copying it
     technical_exposure_score: Percent | None = None
-    aptitude_breakdown: dict[str, AptitudeScore | None] = Field(default_factory=dict)
+    aptitude_breakdown: Annotated[dict[Name, AptitudeScore | None], Field(max_length=MAX_ITEMS), _Frozen] = Field(
+        default_factory=FrozenDict
+    )
     behavioral_profile: BehavioralProfile = Field(default_factory=BehavioralProfile)  # holds a dict: one each
-    strengths: tuple[str, ...] = ()
-    areas_for_growth: tuple[str, ...] = ()
-    recommended_track: str | None = None
+    strengths: Names = ()
+    areas_for_growth: Names = ()
+    recommended_track: Name | None = None
     track_confidence: Fraction | None = None
-    track_alignment: dict[str, Percent] = Field(default_factory=dict)
-    future_you_persona: dict[str, Any] | None = None
+    track_alignment: Annotated[dict[Name, Percent], Field(max_length=MAX_ITEMS), _Frozen] = Field(
+        default_factory=FrozenDict
+    )
+    future_you_persona: FreeForm | None = None
     anti_cheat: AntiCheat | None = None
     answers: Answers = Answers()
-    cohort_id: str | None = None
-    sponsor_id: str | None = None
+    cohort_id: Name | None = None
+    sponsor_id: Name | None = None
 
     @field_validator("completed_at")
     @classmethod

@@ -218,8 +218,9 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
             if problem is None:
                 try:
                     engines[engine.name] = LoadableEngine.prepare(engine)
-                except ValueError as error:
-                    problem = f"engine '{engine.name}': {error}"
+                except Exception as error:  # noqa: BLE001 - a schema that fails to load is the plugin's fault
+                    reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+                    problem = f"engine '{engine.name}': {reason}"
             if problem:
                 candidate.errors.append(problem)
             else:
@@ -258,7 +259,11 @@ def _engine_problem(engine: Any, owners: Mapping[str, str]) -> str | None:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return f"engine '{name}' has no rules_model (a pydantic model class)"
     for attribute in ("schema_file", "default_rules_file"):
-        if getattr(engine, attribute, None) is None:
+        try:
+            missing = getattr(engine, attribute, None) is None
+        except Exception as error:  # noqa: BLE001 - a property that raises is the plugin's fault
+            return f"engine '{name}': {type(error).__name__}: {error}"
+        if missing:
             return f"engine '{name}' has no {attribute}"
     return None
 

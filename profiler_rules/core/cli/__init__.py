@@ -57,10 +57,12 @@ def _parser() -> argparse.ArgumentParser:
 def _rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = _command(commands, "check", run_check, "validate rule files; report every problem at file:line:col")
     _rules_option(check)
+    _strict_option(check)
     _format_option(check, ("text", "json"))
 
     test = _command(commands, "test", run_test, "run the rule tests beside the rules (tests/*.yaml)")
     _rules_option(test)
+    _strict_option(test)
     _format_option(test, ("text", "json", "junit"))
     test.add_argument("-k", metavar="NAME", help="run only the cases whose name contains NAME")
     test.add_argument("--coverage", action="store_true", help="also list the rules no case exercised")
@@ -75,6 +77,7 @@ def _rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
     plugins = _command(commands, "plugins", run_plugins, "list plugins: version, hooks, engines, rule files, errors")
     _format_option(plugins, ("text", "json"))
+    _strict_option(plugins)
 
 
 def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +87,13 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _catalogs_option(dispatch)
     _viewer_option(dispatch)
     dispatch.add_argument("--jsonl", action="store_true", help="read INPUT as JSON Lines whatever its name")
+    _strict_option(dispatch, "a plugin that fails to load, or an engine that fails on a result,")
+    dispatch.add_argument(
+        "--output", metavar="FILE", help="write JSON Lines records to FILE instead of standard output"
+    )
+    dispatch.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run: keep FILE's whole records, skip their lines"
+    )
     dispatch.add_argument(
         "--workers",
         type=_positive,
@@ -97,6 +107,7 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _rules_option(explain)
     _input_argument(explain, "a JSON file holding one result, or - for standard input")
     explain.add_argument("--engine", metavar="NAME", help="explain this engine only")
+    _strict_option(explain)
     _catalogs_option(explain)
     _viewer_option(explain)
     _example_option(explain, "the bundled example result, with the bundled catalogs and viewer")
@@ -110,12 +121,14 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _format_option(diff, ("text", "json"))
     diff.add_argument("--top", type=int, default=10, metavar="N", help="list the N commonest changes per engine")
     _example_option(diff, "the bundled example cohort")
+    _strict_option(diff)
 
     analytics = _command(commands, "analytics", run_analytics, "cohort and enterprise dashboards over results")
     _rules_option(analytics)
     _input_argument(analytics, "a JSONL file of results (one per line), or - for standard input")
     _viewer_option(analytics)
     analytics.add_argument("--cohort", metavar="ID", help="the cohort's dashboard")
+    _strict_option(analytics)
     analytics.add_argument("--sponsor", metavar="ID", help="the sponsor's (enterprise) dashboard")
     analytics.add_argument(
         "--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]"
@@ -131,8 +144,12 @@ def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: object, text: str
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=text, description=text)
-    parser.set_defaults(command=name, run=run)
+    parser.set_defaults(command=name, run=run, strict=False)
     return parser
+
+
+def _strict_option(parser: argparse.ArgumentParser, what: str = "a plugin that fails to load") -> None:
+    parser.add_argument("--strict", action="store_true", help=f"treat {what} as a failure (exit 1), for CI")
 
 
 def _rules_option(parser: argparse.ArgumentParser) -> None:

@@ -25,8 +25,9 @@ class CommandError(Exception):
         self.code = code
 
 
-def build_dispatcher(rules: str | None) -> Dispatcher:
-    """Build a dispatcher, turning rule problems into linter lines on stderr and exit code 2."""
+def build_dispatcher(rules: str | None, strict: bool = False) -> Dispatcher:
+    """Build a dispatcher, turning rule problems into linter lines on stderr and exit code 2, and,
+    with ``strict``, a plugin that failed to load into exit code 1."""
     from ..dispatcher import Dispatcher
     from ..errors import RulesError
 
@@ -36,7 +37,14 @@ def build_dispatcher(rules: str | None) -> Dispatcher:
         print_problems(error.problems, sys.stderr)
         raise CommandError(f"the rules have {len(error.problems)} problem(s); run 'profiler-rules check'") from None
     warn(dispatcher.plugin_problems)
+    fail_if_strict(strict, dispatcher.plugin_problems)
     return dispatcher
+
+
+def fail_if_strict(strict: bool, problems: Sequence[str]) -> None:
+    """Under ``--strict``, a plugin fault is a failure (exit 1), for CI."""
+    if strict and problems:
+        raise CommandError(f"--strict: {len(problems)} plugin fault(s)", EXIT_PROBLEMS)
 
 
 def other_rules(dispatcher: Dispatcher, rules: str | None) -> Dispatcher:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .common import (
@@ -31,13 +34,17 @@ if TYPE_CHECKING:
 def run_dispatch(args: argparse.Namespace) -> int:
     source = input_source(args.input, args.example, "input", "dispatch")
     example = example_paths() if args.example else {}
-    dispatcher = build_dispatcher(args.rules)
+    dispatcher = build_dispatcher(args.rules, args.strict)
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
     with open_input(source) as stream:
         if args.jsonl or str(source).endswith((".jsonl", ".ndjson")):
-            return _dispatch_lines(dispatcher, stream, catalogs, viewer, args.workers)
-        print(_dispatch_document(dispatcher, stream.read(), catalogs, viewer).model_dump_json(indent=2))
+            return _dispatch_lines(dispatcher, stream, catalogs, viewer, args)
+        report = _dispatch_document(dispatcher, stream.read(), catalogs, viewer)
+        print(report.model_dump_json(indent=2))
+    failed = [name for name, answer in report.engines.items() if answer.status == "error"]
+    if args.strict and failed:
+        raise CommandError(f"--strict: engine(s) failed: {', '.join(failed)}", EXIT_PROBLEMS)
     return EXIT_OK
 
 
@@ -51,16 +58,44 @@ def _dispatch_document(dispatcher: Dispatcher, text: str, catalogs: Catalogs, vi
 
 
 def _dispatch_lines(
-    dispatcher: Dispatcher, stream: TextIO, catalogs: Catalogs, viewer: Viewer | None, workers: int
+    dispatcher: Dispatcher, stream: TextIO, catalogs: Catalogs, viewer: Viewer | None, args: argparse.Namespace
 ) -> int:
+    from collections import Counter
+
     from ..batch import dispatch_lines
 
-    good = bad = 0
-    for record, ok in dispatch_lines(dispatcher, stream, viewer=viewer, catalogs=catalogs, workers=workers):
-        sys.stdout.write(record + "\n")
-        good, bad = (good + 1, bad) if ok else (good, bad + 1)
-    print(f"profiler-rules: {good + bad} line(s): {good} dispatched, {bad} with errors", file=sys.stderr)
-    return EXIT_PROBLEMS if bad else EXIT_OK
+    kinds: Counter[str] = Counter()
+    done, out = _output(args)
+    lines = itertools.islice(stream, done, None)  # lines whose records an interrupted run already wrote
+    records = dispatch_lines(
+        dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=done + 1
+    )
+    with out as sink:
+        for record, kind in records:
+            sink.write(record + "\n")
+            kinds[kind] += 1
+    if done:
+        print(f"profiler-rules: resumed after line {done}", file=sys.stderr)
+    total, invalid, failed = sum(kinds.values()), kinds["invalid"], kinds["engine error"]
+    summary = f"{total} line(s): {total - invalid} dispatched, {invalid} with errors"
+    print(f"profiler-rules: {summary}" + (f", {failed} with an engine error" if failed else ""), file=sys.stderr)
+    return EXIT_PROBLEMS if invalid or (args.strict and failed) else EXIT_OK
+
+
+def _output(args: argparse.Namespace) -> tuple[int, contextlib.AbstractContextManager[TextIO]]:
+    """Where records go, and how many an interrupted run already wrote there (``--resume``)."""
+    from ..batch import records_done
+
+    if args.output is None:
+        if args.resume:
+            raise CommandError("--resume needs --output FILE, where the interrupted run wrote its records")
+        return 0, contextlib.nullcontext(sys.stdout)
+    path = Path(args.output)
+    done = records_done(path) if args.resume else 0
+    try:
+        return done, path.open("a" if args.resume else "w", encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def run_analytics(args: argparse.Namespace) -> int:
@@ -68,7 +103,7 @@ def run_analytics(args: argparse.Namespace) -> int:
 
     source = input_source(args.input, args.example, "cohort", "analytics")
     example = example_paths() if args.example else {}
-    dispatcher = build_dispatcher(args.rules)
+    dispatcher = build_dispatcher(args.rules, args.strict)
     viewer = load_viewer(args.viewer, example.get("viewer"))
     cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
     roster = read_json_file(args.roster or example.get("roster"), "roster")
@@ -93,7 +128,7 @@ def run_analytics(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     source = input_source(args.input, args.example, "input", "explain")
     example = example_paths() if args.example else {}
-    dispatcher = build_dispatcher(args.rules)
+    dispatcher = build_dispatcher(args.rules, args.strict)
     if args.engine is not None and args.engine not in dispatcher.engines:
         raise CommandError(f"no engine named {args.engine!r} (engines: {', '.join(dispatcher.engines)})")
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
@@ -135,7 +170,7 @@ def run_diff(args: argparse.Namespace) -> int:
 
     source = input_source(args.input, args.example, "cohort", "diff")
     example = example_paths() if args.example else {}
-    new = build_dispatcher(args.rules)
+    new = build_dispatcher(args.rules, args.strict)
     base = other_rules(new, args.base)
     # Both dispatchers share their plugins, so catalogs validated once serve both.
     catalogs = load_catalogs(new, args.catalogs or example.get("catalogs"))

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from .common import EXIT_OK, EXIT_PROBLEMS, CommandError, build_dispatcher, print_json, print_problems, warn
+from .common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    CommandError,
+    build_dispatcher,
+    fail_if_strict,
+    print_json,
+    print_problems,
+    warn,
+)
 
 if TYPE_CHECKING:
     from ..ruletests import SuiteResult
@@ -21,6 +30,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     registry = discover_plugins()
     warn(registry.problems)
+    fail_if_strict(args.strict, registry.problems)
     directory = None if args.rules is None else Path(args.rules)
     try:
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
@@ -53,7 +63,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_test(args: argparse.Namespace) -> int:
     from ..errors import RulesError
 
-    dispatcher = build_dispatcher(args.rules)
+    dispatcher = build_dispatcher(args.rules, args.strict)
     try:
         suite = dispatcher.test_rules(select=args.k)
     except RulesError as error:
@@ -169,6 +179,7 @@ def run_plugins(args: argparse.Namespace) -> int:
         rows.append(row)
     if args.format == "json":
         print_json(rows)
+        fail_if_strict(args.strict, registry.problems)
         return EXIT_OK
     for row in rows:
         version = f" {row['version']}" if row["version"] else ""
@@ -181,4 +192,5 @@ def run_plugins(args: argparse.Namespace) -> int:
             print(f"  rules:   {rules}")
         for error in row["errors"]:
             print(f"  error:   {error}")
+    fail_if_strict(args.strict, registry.problems)
     return EXIT_OK

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
 from .engine import Engine, Rules, RuleViolation
 from .errors import Problem, RulesError
 from .models import RulesetStamp
-from .yamlfile import JsonPath, YamlDocument, format_path, read_yaml_file
+from .yamlfile import MAX_PROBLEMS, JsonPath, YamlDocument, format_path, read_yaml_file
 
 RULES_SUFFIX = ".yaml"
 MANIFEST_NAME = "ruleset"
@@ -268,7 +269,7 @@ def _load_file(
     if document.data is None and not found:
         problems.append(Problem(display, 1, 1, "the file is empty; it must be a mapping of settings"))
         return None, raw
-    schema_found = schema_problems(validator, document, display)
+    schema_found = schema_problems(validator, document, display, limit=MAX_PROBLEMS - len(found))
     problems.extend(schema_found)
     if found or schema_found:
         return None, raw
@@ -280,40 +281,55 @@ def _load_file(
     return Rules(settings, display, _lines(document)), raw
 
 
-def schema_problems(validator: jsonschema.protocols.Validator, document: YamlDocument, file: str) -> list[Problem]:
-    """The schema's complaints about a loaded YAML document, each placed at its file:line:col."""
-    found = []
-    errors = list(validator.iter_errors(document.data))
+def schema_problems(
+    validator: jsonschema.protocols.Validator, document: YamlDocument, file: str, *, limit: int = MAX_PROBLEMS
+) -> list[Problem]:
+    """The schema's complaints about a loaded YAML document, each placed at its file:line:col.
+
+    At most ``limit`` of them, then a note that there are more: a list of 100,000 wrong items would
+    otherwise cost seconds and hundreds of megabytes of jsonschema errors, which it builds lazily.
+    """
+    limit = max(limit, 1)
+    errors = list(islice(validator.iter_errors(document.data), _ERRORS_PER_PROBLEM * limit + 1))
     # A value of the wrong type also fails its enum, range and pattern; the type is the news.
     mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
-    for error in errors:
+    found: list[Problem] = []
+    for error in errors[: _ERRORS_PER_PROBLEM * limit]:
         path: JsonPath = tuple(error.absolute_path)
         if document.is_dropped(path) or (path in mistyped and error.validator != "type"):
             continue
         if error.validator == "additionalProperties" and error.validator_value is False:
-            found.extend(_unknown_keys(error, path, document, file))
-            continue
-        at_key = error.validator == "required"
-        if "propertyNames" in error.relative_schema_path:
-            # jsonschema reports a bad key at its mapping; point at the key itself.
-            path, at_key = (*path, error.instance), True
-        line, column = document.position(path, at_key=at_key)
-        found.append(Problem(file, line, column, _message(error), format_path(path)))
+            found.extend(islice(_unknown_keys(error, path, document, file), limit + 1))
+        else:
+            found.append(_placed(error, path, document, file))
+        if len(found) > limit:
+            break
+    if len(found) > limit or len(errors) > _ERRORS_PER_PROBLEM * limit:
+        found = found[:limit]
+        line, column = (found[-1].line, found[-1].column) if found else (1, 1)
+        found.append(Problem(file, line, column, f"stopped after {MAX_PROBLEMS} problems; fix these and check again"))
     return found
+
+
+def _placed(error: jsonschema.ValidationError, path: JsonPath, document: YamlDocument, file: str) -> Problem:
+    at_key = error.validator == "required"
+    if "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad key at its mapping; point at the key itself.
+        path, at_key = (*path, error.instance), True
+    line, column = document.position(path, at_key=at_key)
+    return Problem(file, line, column, _message(error), format_path(path))
 
 
 def _unknown_keys(
     error: jsonschema.ValidationError, path: JsonPath, document: YamlDocument, file: str
-) -> list[Problem]:
+) -> Iterator[Problem]:
     allowed = sorted(error.schema.get("properties", {}))
     hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-    found = []
     for key in error.instance:
         if key in allowed or _matches_pattern(key, error.schema):
             continue
         line, column = document.position((*path, key), at_key=True)
-        found.append(Problem(file, line, column, f"unknown key '{key}'{hint}", format_path((*path, key))))
-    return found
+        yield Problem(file, line, column, f"unknown key {_written(key)}{hint}", format_path((*path, key)))
 
 
 def _matches_pattern(key: str, schema: Mapping[str, Any]) -> bool:
@@ -321,6 +337,9 @@ def _matches_pattern(key: str, schema: Mapping[str, Any]) -> bool:
 
 
 _KINDS = {dict: "a mapping", list: "a list", type(None): "an empty value"}
+_SHOWN_CHARACTERS = 60
+# Errors read per problem shown: a mistyped value fails its enum or pattern too, and those are skipped.
+_ERRORS_PER_PROBLEM = 4
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -328,7 +347,22 @@ def _message(error: jsonschema.ValidationError) -> str:
     kind = _KINDS.get(type(error.instance))
     if error.validator == "type" and kind:
         return f"{kind} is not of type {_quoted(error.validator_value)}"
+    if error.validator == "type" and isinstance(error.instance, bool):
+        # As the author wrote it: `true`, not Python's `True`.
+        return f"{str(error.instance).lower()} is not of type {_quoted(error.validator_value)}"
+    if isinstance(error.instance, str | int) and not isinstance(error.instance, bool):
+        return error.message.replace(repr(error.instance), _written(error.instance))
     return error.message
+
+
+def _written(value: str | int) -> str:
+    """A value as a one-line message shows it: a 100,000-character value is no clearer in full."""
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    if isinstance(value, str):
+        return f"{text[:_SHOWN_CHARACTERS]}…' ({len(value):,} characters)"
+    return f"{text[:_SHOWN_CHARACTERS]}… ({len(text):,} digits)"
 
 
 def _quoted(expected: Any) -> str:

@@ -11,6 +11,7 @@ Plain scalars are resolved with the YAML 1.2 core schema, not PyYAML's YAML 1.1 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from .errors import Problem
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+# Past this many problems in one file the rest is noise, and a 1 MiB file of a quarter of a million
+# aliases (a wide alias bomb) took 5 s and 150 MB to report in full: stop reading instead.
+MAX_PROBLEMS = 100
 
 JsonPath = tuple[str | int, ...]
 
@@ -51,8 +55,8 @@ class YamlDocument:
     """A loaded rule file: plain data plus the 1-based ``(line, column)`` of every node.
 
     ``value_positions`` maps a JSON path to where its value starts, ``key_positions`` to where its key is
-    written. ``dropped`` holds the paths whose value was refused (an alias), so that the schema does
-    not report them a second time.
+    written. ``dropped`` holds the paths whose value was refused (an alias, a tagged value), so that the
+    schema does not report them a second time.
     """
 
     data: Any
@@ -76,7 +80,9 @@ class YamlDocument:
 def resolve_plain(text: str) -> Any:
     """Resolve an unquoted scalar by the YAML 1.2 core schema; anything else stays a string.
 
-    ``.inf`` and ``.nan`` are deliberately left as strings: no rule wants them.
+    ``.inf`` and ``.nan`` are deliberately left as strings: no rule wants them, nor ``1e999`` (which
+    overflows to infinity) nor an integer of more digits than Python converts; the schema then says the
+    value is not a number, instead of the loader failing or infinity reaching an engine.
     """
     if text in _NULL:
         return None
@@ -85,9 +91,13 @@ def resolve_plain(text: str) -> Any:
     if text in _FALSE:
         return False
     if _INT.fullmatch(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over sys.get_int_max_str_digits() digits
+            return text
     if _FLOAT.fullmatch(text):
-        return float(text)
+        number = float(text)
+        return number if math.isfinite(number) else text
     return text
 
 
@@ -122,6 +132,9 @@ class _Builder:
     def build(self, events: Iterator[yaml.Event]) -> None:
         for event in events:
             position = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if len(self.problems) >= MAX_PROBLEMS:
+                self.problem(position, f"stopped reading after {MAX_PROBLEMS} problems; fix these and check again")
+                raise _Fatal
             if isinstance(event, yaml.DocumentStartEvent):
                 self.documents += 1
                 if self.documents > 1:
@@ -152,6 +165,9 @@ class _Builder:
         if getattr(event, "tag", None) is not None and not _implicit(event):
             message = f"tags ({event.tag}) are not allowed; write the plain value"
             self.problem(position, message, self.next_path())
+            if not self.expecting_key():
+                # The tag is the news: "a list is not of type 'integer'" about its value would distract.
+                self.document.dropped.add(self.next_path())
 
     def place(self, value: Any, position: tuple[int, int]) -> tuple[JsonPath, bool]:
         """Attach a finished value to its parent; return its path and whether it is kept."""
@@ -250,10 +266,27 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         else:
             builder.problem(position, f"invalid YAML: {error.problem or error.context}")
         return None, builder.problems
+    except yaml.reader.ReaderError as error:
+        builder.problem(_reader_position(text, error.position), _reader_message(error))
+        return None, builder.problems
     except yaml.YAMLError as error:
         builder.problems.append(Problem(file, None, None, f"invalid YAML: {error}"))
         return None, builder.problems
     return builder.document, builder.problems
+
+
+def _reader_position(text: str, offset: int) -> tuple[int, int]:
+    """Line and column of a reader error: libyaml gives a byte offset into the UTF-8 text, not a mark."""
+    before = text.encode("utf-8")[:offset].decode("utf-8", errors="replace")
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def _reader_message(error: yaml.reader.ReaderError) -> str:
+    # libyaml's own words name "<unicode string>" and a byte offset, which mean nothing to an author.
+    if isinstance(error.character, int):
+        kind = "control character" if error.character < 0x20 or 0x7F <= error.character < 0xA0 else "character"
+        return f"the {kind} U+{error.character:04X} is not allowed in YAML; is this a binary file?"
+    return f"invalid YAML: {error.reason}"
 
 
 def read_yaml_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem], bytes]:

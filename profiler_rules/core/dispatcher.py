@@ -56,6 +56,17 @@ class DispatcherStatus(BaseModel):
     last_attempt_at: datetime
     last_error: tuple[str, ...] = ()
 
+    @classmethod
+    def serving(cls, ruleset: RuleSet, since: datetime) -> DispatcherStatus:
+        """The status of a rule set that has just started serving, with no error."""
+        return cls(
+            digest=ruleset.digest,
+            version=ruleset.version,
+            directory=ruleset.directory,
+            loaded_at=since,
+            last_attempt_at=since,
+        )
+
 
 class ReloadResult(BaseModel):
     """The outcome of :meth:`Dispatcher.reload`: whether the new rules serve now, and if not, why."""
@@ -105,14 +116,7 @@ class Dispatcher:
         self._catalog_readers = _catalog_readers(registry.engines)
         self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
         self._reloading = threading.Lock()
-        now = datetime.now(UTC)
-        self._status = DispatcherStatus(
-            digest=ruleset.digest,
-            version=ruleset.version,
-            directory=ruleset.directory,
-            loaded_at=now,
-            last_attempt_at=now,
-        )
+        self._status = DispatcherStatus.serving(ruleset, datetime.now(UTC))
 
     @classmethod
     def from_rules(
@@ -324,13 +328,7 @@ class Dispatcher:
                 logger.warning("rules reload failed; %s keeps serving: %s", self._ruleset.digest, "; ".join(problems))
                 return ReloadResult(ok=False, digest=self._ruleset.digest, problems=problems)
             self._ruleset = candidate  # the one reference every dispatch reads: swapped whole
-            self._status = DispatcherStatus(
-                digest=candidate.digest,
-                version=candidate.version,
-                directory=candidate.directory,
-                loaded_at=attempt,
-                last_attempt_at=attempt,
-            )
+            self._status = DispatcherStatus.serving(candidate, attempt)
             return ReloadResult(ok=True, digest=candidate.digest)
 
     def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...]]:
@@ -437,7 +435,8 @@ class Dispatcher:
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> EngineReport:
         engine = item.engine
         if engine.requires_complete and not result.is_complete:
-            return EngineReport(status="skipped", explain=(_incomplete(result, engine.name),))
+            reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
+            return EngineReport(status="skipped", explain=(reason,))
         try:
             outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
         except Exception as error:  # noqa: BLE001 - one failing engine must not silence the others
@@ -496,16 +495,6 @@ class _ResultStream:
     def problems(self) -> tuple[str, ...]:
         more = self.invalid - len(self._problems)
         return (*self._problems, *([f"... and {more} more invalid result(s)"] if more > 0 else []))
-
-
-def _incomplete(result: ProfilerResult, engine: str) -> Explanation:
-    status = "unknown" if result.status is None else repr(result.status)
-    return Explanation(
-        rule="status",
-        file=None,
-        line=None,
-        message=f"the result's status is {status}; {engine} acts only on finished or locked results",
-    )
 
 
 def _catalog_readers(engines: Iterable[LoadableEngine]) -> dict[str, TypeAdapter[Any]]:

@@ -329,6 +329,13 @@ class Explanation:
     line: int | None
     message: str
 
+    @classmethod
+    def of_status(cls, result: ProfilerResult, consequence: str) -> Explanation:
+        """Why an engine does not act on a result that is not complete, in the same words everywhere:
+        ``the result's status is 'started'; <consequence>``."""
+        status = "unknown" if result.status is None else repr(result.status)
+        return cls("status", None, None, f"the result's status is {status}; {consequence}")
+
 
 EngineStatus = Literal["ok", "skipped", "denied", "error"]
 

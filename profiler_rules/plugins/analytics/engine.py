@@ -243,9 +243,8 @@ class AnalyticsEngine(Engine):
         if not decision.allowed:
             return Outcome.denied(decision.explain[0])
         if not result.is_complete:
-            status = "unknown" if result.status is None else repr(result.status)
-            reason = f"the result's status is {status}; only finished or locked results count in the dashboards"
-            return Outcome.skipped(Explanation(rule="status", file=None, line=None, message=reason))
+            consequence = "only finished or locked results count in the dashboards"
+            return Outcome.skipped(Explanation.of_status(result, consequence))
         readiness, because = _readiness(result.scores.overall, rules)
         row = LearnerRow(
             readiness=readiness,

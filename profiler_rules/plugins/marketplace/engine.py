@@ -425,9 +425,7 @@ class MarketplaceEngine(Engine):
 
     def evaluate(self, result: ProfilerResult, rules: Rules[MarketplaceRules], context: Context) -> Outcome:
         if not result.is_complete:
-            status = "unknown" if result.status is None else repr(result.status)
-            message = f"the result's status is {status}; talent matching needs a finished or locked result → no matches"
-            because = Explanation(rule="status", file=None, line=None, message=message)
+            because = Explanation.of_status(result, "talent matching needs a finished or locked result → no matches")
             return Outcome(_output(result, complete=False, considered=0, matches=()), (because,))
         catalog = context.catalog("jobs")
         if catalog is None:

@@ -110,11 +110,8 @@ class MentorshipEngine(Engine):
         if not decision.allowed:
             return Outcome.denied(decision.explain[0])
         if not result.is_complete:
-            status = "unknown" if result.status is None else repr(result.status)
-            reason = (
-                f"the result's status is {status}; there are no profiler results to show until it is finished or locked"
-            )
-            return Outcome.skipped(Explanation(rule="status", file=None, line=None, message=reason))
+            consequence = "there are no profiler results to show until it is finished or locked"
+            return Outcome.skipped(Explanation.of_status(result, consequence))
         fields = _view_fields(result)
         if not decision.shows(ANTI_CHEAT):
             # Not even a mention: the reduced view must not tell the signals apart from their absence.

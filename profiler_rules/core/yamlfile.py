@@ -124,6 +124,7 @@ class _Builder:
         self.document = YamlDocument(data=None)
         self.stack: list[_Frame] = []
         self.documents = 0
+        self.last_index = 0  # where the last event read ended, in characters
 
     def problem(self, position: tuple[int, int], message: str, path: JsonPath = ()) -> None:
         line, column = position
@@ -131,6 +132,7 @@ class _Builder:
 
     def build(self, events: Iterator[yaml.Event]) -> None:
         for event in events:
+            self.last_index = event.end_mark.index
             position = (event.start_mark.line + 1, event.start_mark.column + 1)
             if len(self.problems) >= MAX_PROBLEMS:
                 self.problem(position, f"stopped reading after {MAX_PROBLEMS} problems; fix these and check again")
@@ -248,6 +250,20 @@ def _implicit(event: yaml.NodeEvent) -> bool:
     return any(implicit) if isinstance(implicit, tuple) else bool(implicit)
 
 
+def _too_deep(text: str, start: int, depth: int) -> tuple[int, int] | None:
+    """Where flow brackets opened from ``start`` on first nest deeper than the limit, as (line, column)."""
+    for index in range(start, len(text)):
+        character = text[index]
+        if character in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line_start = text.rfind("\n", 0, index) + 1
+                return text.count("\n", 0, index) + 1, index - line_start + 1
+        elif character in "]}":
+            depth -= 1
+    return None
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse rule-file text strictly. Returns the document (``None`` if unreadable) and its problems."""
     builder = _Builder(file)
@@ -261,7 +277,9 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         if mark is not None and text[mark.index : mark.index + 1] == "\t":
             builder.problem(position, "tabs are not allowed in YAML indentation; use spaces")
         elif "maximum nesting depth" in str(error.problem):
-            # libyaml 0.2.5+ has its own limit, which its scanner can meet before we see the events.
+            # libyaml 0.2.5+ has its own limit, which its scanner meets while reading ahead through a
+            # flow collection, before we see the events: place the problem where ours is passed.
+            position = _too_deep(text, builder.last_index, len(builder.stack)) or position
             builder.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed")
         else:
             builder.problem(position, f"invalid YAML: {error.problem or error.context}")

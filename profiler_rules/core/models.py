@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,11 +22,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
     Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import CoreSchema, core_schema
 
 from .errors import FieldError, InvalidInputError
 
@@ -44,23 +47,39 @@ SessionStatus = Literal[
 Role = Literal["student", "mentor", "coach", "analyst", "admin", "director"]
 
 
-def _not_a_bool(value: Any) -> Any:
-    # pydantic's lax mode reads True as 1.0; a boolean is never a score or a count.
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    return value
+class _NotABoolean:
+    """Numbers and numeric text only: pydantic's lax mode would read ``True`` as 1, and a boolean is
+    never a score or a count.
+
+    A strict union in front of the number's own schema lets through ints, floats, decimals and text,
+    which the number schema then converts and range-checks; all of it runs in pydantic's compiled core.
+    A Python validator instead would cost more than the rest of a result's validation: a result has
+    dozens of numbers.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        number = handler(source)  # float or int, with the limits of the Field before this annotation
+        allowed = core_schema.union_schema(
+            [
+                core_schema.int_schema(strict=True),
+                core_schema.float_schema(strict=True),
+                core_schema.is_instance_schema(Decimal),
+                core_schema.str_schema(strict=True),
+            ],
+            mode="left_to_right",
+            custom_error_type=f"{number['type']}_type",  # "Input should be a valid number" (or integer)
+        )
+        return core_schema.chain_schema([allowed, number])
 
 
-_Number = BeforeValidator(_not_a_bool)
-# Ranges are pydantic's own constraints, checked in its compiled core: a result has a dozen numbers,
-# and a Python check for each would cost more than the rest of their validation.
-Percent = Annotated[float, _Number, Field(ge=0, le=100)]
+_Number = _NotABoolean()
+Percent = Annotated[float, Field(ge=0, le=100), _Number]
 """A 0-100 score; numeric strings such as "62.40" are read as numbers."""
-TraitMean = Annotated[float, _Number, Field(ge=0, le=10)]
+TraitMean = Annotated[float, Field(ge=0, le=10), _Number]
 """A behavioral mean on the platform's 0-10 scale."""
-Fraction = Annotated[float, _Number, Field(ge=0, le=1)]
+Fraction = Annotated[float, Field(ge=0, le=1), _Number]
 MAX_COUNT = 100_000
-Count = Annotated[int, _Number, Field(ge=0, le=MAX_COUNT)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), _Number]
 """A number of questions or points: a profiler asks hundreds, never millions."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -91,7 +110,7 @@ class AptitudeCounts(BaseModel):
 
     correct: Count
     total: Count
-    points: Annotated[float, _Number, Field(ge=0, le=MAX_COUNT)] | None = None
+    points: Annotated[float, Field(ge=0, le=MAX_COUNT), _Number] | None = None
 
     @model_validator(mode="after")
     def _correct_within_total(self) -> AptitudeCounts:
@@ -149,11 +168,7 @@ class FrozenDict(dict[Any, Any]):
         return (FrozenDict, (dict(self),))
 
 
-def _frozen(value: dict[Any, Any]) -> FrozenDict:
-    return FrozenDict(value)
-
-
-_Frozen = AfterValidator(_frozen)
+_Frozen = AfterValidator(FrozenDict)  # the class itself: no Python frame per dict
 
 # Bounds on what a host may send: a result is a few kilobytes; these stop a runaway or hostile input
 # (megabyte strings, thousands of categories, deeply nested free-form JSON) before any engine runs.
@@ -316,12 +331,14 @@ class Viewer(BaseModel):
     sponsor_ids: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Explanation:
     """One rule that took part in a decision: where it is written and what it decided, in words.
 
     A slotted dataclass rather than a model: a dispatch makes dozens of these, and a report
-    serialises them as objects all the same (``{"rule", "file", "line", "message"}``).
+    serialises them as objects all the same (``{"rule", "file", "line", "message"}``). Not frozen:
+    a frozen dataclass sets each field through ``object.__setattr__``, four times the cost, and each
+    explanation belongs to one report only.
     """
 
     rule: str
@@ -398,16 +415,21 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     for item in error.errors(include_url=False):
         field = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] in _RANGE_ERRORS and not _finite(item.get("input")):
+        given = item.get("input")
+        if item["type"] in _RANGE_ERRORS and not _finite(given):
             # Ranges reject NaN and infinities too, but "should be >= 0" would be a puzzling reason.
             message = "Input should be a finite number"
-        if item["type"] not in {"missing", "extra_forbidden"} and _short(item.get("input")):
-            message += f" (got {item['input']!r})"
+        elif item["type"] in _NUMBER_ERRORS and isinstance(given, bool):
+            message = "a boolean is not a number"
+        if item["type"] not in {"missing", "extra_forbidden"} and _short(given):
+            # Ranges are checked after conversion, so 120 arrives as 120.0: show it as written.
+            message += f" (got {given:g})" if isinstance(given, float) and _finite(given) else f" (got {given!r})"
         found.append(FieldError(field, message))
     return found
 
 
 _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
+_NUMBER_ERRORS = frozenset({"float_type", "int_type"})
 
 
 def _finite(value: Any) -> bool:

@@ -35,17 +35,23 @@ def dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Cata
     if not line.strip():
         return error_record(number, None, "the line is blank"), "invalid"
     try:
-        data = json.loads(line)
-    except ValueError as error:
-        return error_record(number, None, f"invalid JSON: {error}"), "invalid"
-    if not isinstance(data, dict):
-        return error_record(number, None, f"expected a JSON object, got {type(data).__name__}"), "invalid"
-    try:
-        report = dispatcher.dispatch(data, viewer=viewer, catalogs=catalogs)
+        # The text itself: pydantic parses and validates it in one pass, faster than json.loads first.
+        report = dispatcher.dispatch(line, viewer=viewer, catalogs=catalogs)
     except InvalidInputError as error:
-        return error_record(number, data.get("session_id"), str(error), list(error.fields)), "invalid"
+        return _invalid_line(number, line, error), "invalid"
     failed = any(answer.status == "error" for answer in report.engines.values())
     return report.model_dump_json(), "engine error" if failed else "report"
+
+
+def _invalid_line(number: int, line: str, error: InvalidInputError) -> str:
+    """The error record of a line that did not validate: bad JSON, not an object, or invalid fields."""
+    try:
+        data = json.loads(line)
+    except ValueError as problem:
+        return error_record(number, None, f"invalid JSON: {problem}")
+    if not isinstance(data, dict):
+        return error_record(number, None, f"expected a JSON object, got {type(data).__name__}")
+    return error_record(number, data.get("session_id"), str(error), list(error.fields))
 
 
 def error_record(line: int, session: Any, message: str, fields: list[str] | None = None) -> str:

@@ -167,6 +167,10 @@ class FrozenDict(dict[Any, Any]):
     def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
         return (FrozenDict, (dict(self),))
 
+    def __hash__(self) -> int:  # type: ignore[override]
+        # Hashable, so that a frozen model holding one can be a default pydantic shares, not copies.
+        return hash(frozenset(self.items()))
+
 
 _Frozen = AfterValidator(FrozenDict)  # the class itself: no Python frame per dict
 
@@ -290,7 +294,7 @@ class ProfilerResult(BaseModel):
     aptitude_breakdown: Annotated[dict[Name, AptitudeScore | None], Field(max_length=MAX_ITEMS), _Frozen] = Field(
         default_factory=FrozenDict
     )
-    behavioral_profile: BehavioralProfile = Field(default_factory=BehavioralProfile)  # holds a dict: one each
+    behavioral_profile: BehavioralProfile = BehavioralProfile()  # read-only and hashable: shared, not copied
     strengths: Names = ()
     areas_for_growth: Names = ()
     recommended_track: Name | None = None
@@ -447,9 +451,12 @@ def validate_input(model: type[BaseModel], value: Any, what: str) -> Any:
     """Validate a host's input given as a model, a mapping or JSON text; raise InvalidInputError."""
     if isinstance(value, model):
         return value
+    # The model's compiled validator itself: model_validate's Python wrapper costs as much again as
+    # validating a small result, and this runs once per result.
+    validator = model.__pydantic_validator__
     try:
-        if isinstance(value, str | bytes | bytearray):
-            return model.model_validate_json(value)
-        return model.model_validate(value)
+        if isinstance(value, (str, bytes, bytearray)):
+            return validator.validate_json(value)
+        return validator.validate_python(value)
     except ValidationError as error:
         raise InvalidInputError(what, field_errors(error)) from None

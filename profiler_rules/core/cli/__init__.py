@@ -94,13 +94,7 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     dispatch.add_argument(
         "--resume", action="store_true", help="continue an interrupted run: keep FILE's whole records, skip their lines"
     )
-    dispatch.add_argument(
-        "--workers",
-        type=_positive,
-        default=1,
-        metavar="N",
-        help="dispatch JSON Lines on N processes, in order (default 1)",
-    )
+    _workers_option(dispatch, "dispatch JSON Lines on N processes, in order")
     _example_option(dispatch, "the bundled example result, with the bundled catalogs and viewer")
 
     explain = _command(commands, "explain", run_explain, "say, in words, which rules decided for one result")
@@ -137,7 +131,12 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     analytics.add_argument(
         "--to", dest="date_to", metavar="DATE", help="results completed on or before DATE, all of it"
     )
+    _workers_option(analytics, "read the results on N processes, for the same answer")
     _example_option(analytics, f"the bundled example cohort, roster and viewer (cohort {EXAMPLE_COHORT} by default)")
+
+
+def _workers_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--workers", type=_positive, default=1, metavar="N", help=f"{what} (default 1)")
 
 
 def _command(

@@ -117,6 +117,7 @@ def run_analytics(args: argparse.Namespace) -> int:
                 roster=roster,
                 date_from=args.date_from,
                 date_to=args.date_to,
+                workers=args.workers,
             )
         except InvalidInputError as error:
             raise CommandError(str(error)) from None

@@ -14,7 +14,15 @@ def test_the_benchmark_runs_in_smoke_mode() -> None:
         [sys.executable, str(BENCH / "run.py"), "--smoke"], capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 0, run.stderr
-    for measure in ("Dispatcher.dispatch, p50", "--workers 2", "analytics over", "Dispatcher.from_rules()", "--help"):
+    for measure in (
+        "Dispatcher.dispatch, p50",
+        "hand-written baseline JSONL",
+        "--workers 2",
+        "analytics over",
+        "sum of PSS",
+        "Dispatcher.from_rules()",
+        "--help",
+    ):
         assert measure in run.stdout
 
 

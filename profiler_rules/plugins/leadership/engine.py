@@ -8,7 +8,7 @@ function, so the two can never disagree and the statement is templated in one ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -22,6 +22,8 @@ from profiler_rules.plugins.portfolio.engine import PortfolioRules, build_value_
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 TraitThreshold = Annotated[float, Field(ge=0, le=10)]
+_ELIGIBLE = "at least one eligibility rule matched → eligible for the academy"
+_NOT_ELIGIBLE = "no eligibility rule matched → not eligible for the academy"
 
 
 def fold(name: str) -> str:
@@ -75,10 +77,10 @@ class EligibilityRules(BaseModel):
     def allowed_tracks(self) -> str:
         return ", ".join(self.tracks)
 
-    @property
-    def traits(self) -> Iterable[tuple[str, str, float]]:
+    @cached_property
+    def traits(self) -> tuple[tuple[str, str, float], ...]:
         """Each trait rule as (name as written, name folded, threshold), in the order of the rules."""
-        return ((written, trait, threshold) for trait, (written, threshold) in self.by_trait.items())
+        return tuple((written, trait, threshold) for trait, (written, threshold) in self.by_trait.items())
 
 
 class LeadershipRules(BaseModel):
@@ -89,9 +91,13 @@ class LeadershipRules(BaseModel):
     eligibility: EligibilityRules
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Check:
-    """One eligibility rule applied to one result: whether it matched, in words, and where it is written."""
+    """One eligibility rule applied to one result: whether it matched, in words, and where it is written.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, several times the
+    cost, and a check lives only while its result is evaluated.
+    """
 
     matched: bool
     reason: str
@@ -171,11 +177,9 @@ def _track(recommended: str | None, eligibility: EligibilityRules) -> _Check:
 
 
 def _folded_traits(traits: Mapping[str, float]) -> dict[str, tuple[str, float]]:
-    # Of two names that fold alike ("Leadership", "leadership"), the first in the profile counts.
-    folded: dict[str, tuple[str, float]] = {}
-    for name, mean in traits.items():
-        folded.setdefault(fold(name), (name.strip(), mean))
-    return folded
+    # Of two names that fold alike ("Leadership", "leadership"), the first in the profile counts: read
+    # in reverse, the first is written last. Only lookups use this dict, so its order does not matter.
+    return {fold(name): (name.strip(), mean) for name, mean in reversed(traits.items())}
 
 
 def _trait(written: str, threshold: float, found: tuple[str, float] | None) -> _Check:
@@ -193,8 +197,5 @@ def _explanations(rules: Rules[LeadershipRules], checks: list[_Check], eligible:
     explain = [
         rules.explain(check.rule, f"{check.reason} → {'match' if check.matched else 'no match'}") for check in checks
     ]
-    if eligible:
-        explain.append(rules.explain("eligibility", "at least one eligibility rule matched → eligible for the academy"))
-    else:
-        explain.append(rules.explain("eligibility", "no eligibility rule matched → not eligible for the academy"))
+    explain.append(rules.explain("eligibility", _ELIGIBLE if eligible else _NOT_ELIGIBLE))
     return explain

@@ -8,10 +8,13 @@ part of a different output model, built only when the grant shows ``anti_cheat``
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from importlib.resources import files
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, Subject, percentage_of
 
@@ -19,10 +22,47 @@ VIEW = "mentee_view"
 ANTI_CHEAT = "anti_cheat"
 
 
+class AsValidated:
+    """Marks an output field filled from the validated, read-only result: pydantic takes the value as it
+    is, without checking or copying it again, and still serialises and documents it by its declared type.
+
+    pydantic's ``SkipValidation`` skips the check as well, but serialises through a Python function, which
+    costs more per report than the validation it saves. Here pydantic's default lax mode takes any value,
+    while the strict schema keeps the declared type: serialisation follows it in pydantic's compiled core,
+    and so do the JSON schema and any strict validation.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.lax_or_strict_schema(lax_schema=core_schema.any_schema(), strict_schema=handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(schema["strict_schema"])
+
+
 class AntiCheatRules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     review_at: Annotated[float, Field(ge=0, le=100)]
     patterns: dict[str, str]
+
+    # The messages below depend on the rules only: they are written once, not for every result.
+    @cached_property
+    def review_messages(self) -> dict[str, str]:
+        """The review decision in words, for a score at or above the threshold (``review``), below it
+        (``below``) or unknown (``unknown``)."""
+        threshold = f"the review threshold {self.review_at:g}"
+        return {
+            "review": f"anti-cheat score at or above {threshold} → review",
+            "below": f"anti-cheat score below {threshold} → no review",
+            "unknown": f"anti-cheat score unknown against {threshold} → no review",
+        }
+
+    @cached_property
+    def pattern_explanations(self) -> dict[str, tuple[tuple[str, str, str], str]]:
+        """Each known pattern's rule path and the message showing its meaning."""
+        return {
+            name: (("anti_cheat", "patterns", name), f"suspicious pattern {name} → shown with its meaning: {meaning}")
+            for name, meaning in self.patterns.items()
+        }
 
 
 class MentorshipRules(BaseModel):
@@ -47,9 +87,9 @@ class RecommendedTrack(BaseModel):
 
 class BehavioralProfile(BaseModel):
     model_config = ConfigDict(frozen=True)
-    traits: dict[str, float]
-    strengths: tuple[str, ...]
-    areas_for_growth: tuple[str, ...] | None
+    traits: Annotated[dict[str, float], AsValidated()]
+    strengths: Annotated[tuple[str, ...], AsValidated()]
+    areas_for_growth: Annotated[tuple[str, ...] | None, AsValidated()]
 
 
 class SuspiciousPattern(BaseModel):
@@ -78,12 +118,12 @@ class MenteeView(BaseModel):
     is_locked: bool
     scores: Scores
     recommended_track: RecommendedTrack
-    track_alignment: dict[str, float]
-    strengths: tuple[str, ...]
-    areas_for_growth: tuple[str, ...]
+    track_alignment: Annotated[dict[str, float], AsValidated()]
+    strengths: Annotated[tuple[str, ...], AsValidated()]
+    areas_for_growth: Annotated[tuple[str, ...], AsValidated()]
     behavioral_profile: BehavioralProfile
-    future_you_persona: dict[str, Any] | None
-    aptitude_breakdown: dict[str, float | None]
+    future_you_persona: Annotated[dict[str, Any] | None, AsValidated()]
+    aptitude_breakdown: Annotated[dict[str, float | None], AsValidated()]  # built here from validated entries
 
 
 class MenteeViewWithAntiCheat(MenteeView):
@@ -112,15 +152,17 @@ class MentorshipEngine(Engine):
         if not result.is_complete:
             consequence = "there are no profiler results to show until it is finished or locked"
             return Outcome.skipped(Explanation.of_status(result, consequence))
+        # One validation builds the view and its nested models from plain dicts, in pydantic's core.
         fields = _view_fields(result)
         if not decision.shows(ANTI_CHEAT):
             # Not even a mention: the reduced view must not tell the signals apart from their absence.
-            return Outcome(MenteeView(**fields), decision.explain)
-        anti_cheat, because = _anti_cheat(result, rules)
-        return Outcome(MenteeViewWithAntiCheat(**fields, anti_cheat=anti_cheat), (*decision.explain, *because))
+            return Outcome(MenteeView.model_validate(fields), decision.explain)
+        fields["anti_cheat"], because = _anti_cheat(result, rules)
+        return Outcome(MenteeViewWithAntiCheat.model_validate(fields), (*decision.explain, *because))
 
 
 def _view_fields(result: ProfilerResult) -> dict[str, Any]:
+    scores = result.scores
     profile = result.behavioral_profile
     return {
         "mentee_id": result.user_id,
@@ -128,14 +170,17 @@ def _view_fields(result: ProfilerResult) -> dict[str, Any]:
         "status": result.status,
         "completed_at": result.completed_at,
         "is_locked": result.status == "locked",
-        "scores": Scores(**result.scores.model_dump()),
-        "recommended_track": RecommendedTrack(track=result.recommended_track, confidence=result.track_confidence),
-        "track_alignment": dict(result.track_alignment),
+        "scores": {"overall": scores.overall, "aptitude": scores.aptitude, "behavioral": scores.behavioral},
+        "recommended_track": {"track": result.recommended_track, "confidence": result.track_confidence},
+        # The result is read-only, so the view shares its containers rather than copying them.
+        "track_alignment": result.track_alignment,
         "strengths": result.strengths,
         "areas_for_growth": result.areas_for_growth,
-        "behavioral_profile": BehavioralProfile(
-            traits=dict(profile.traits), strengths=profile.strengths, areas_for_growth=profile.areas_for_growth
-        ),
+        "behavioral_profile": {
+            "traits": profile.traits,
+            "strengths": profile.strengths,
+            "areas_for_growth": profile.areas_for_growth,
+        },
         "future_you_persona": result.future_you_persona,
         "aptitude_breakdown": {category: percentage_of(value) for category, value in result.aptitude_breakdown.items()},
     }
@@ -143,30 +188,30 @@ def _view_fields(result: ProfilerResult) -> dict[str, Any]:
 
 def _anti_cheat(
     result: ProfilerResult, rules: Rules[MentorshipRules]
-) -> tuple[AntiCheatView | None, tuple[Explanation, ...]]:
-    """The anti-cheat view, for viewers whose grant shows it, and its explanations: the review threshold,
-    then each suspicious pattern's meaning."""
+) -> tuple[dict[str, Any] | None, tuple[Explanation, ...]]:
+    """The fields of the anti-cheat view, for viewers whose grant shows it, and its explanations: the
+    review threshold, then each suspicious pattern's meaning."""
     settings = rules.settings.anti_cheat
     signals = result.anti_cheat
     if signals is None:
         return None, (rules.explain("anti_cheat", "the result carries no anti-cheat signals"),)
-    needs_review = signals.score is not None and signals.score >= settings.review_at
-    patterns = tuple(
-        SuspiciousPattern(pattern=name, meaning=settings.patterns.get(name)) for name in signals.suspicious_patterns
-    )
-    view = AntiCheatView(
-        score=signals.score,
-        needs_review=needs_review,
-        suspicious_patterns=patterns,
-        device_fingerprint=signals.device_fingerprint,
-    )
-    verdict = "at or above" if needs_review else "below" if signals.score is not None else "unknown against"
-    message = f"anti-cheat score {verdict} the review threshold {settings.review_at:g} → {'review' if needs_review else 'no review'}"
-    explain = [rules.explain("anti_cheat.review_at", message)]
+    score = signals.score
+    needs_review = score is not None and score >= settings.review_at
+    meanings = settings.patterns
+    view = {
+        "score": score,
+        "needs_review": needs_review,
+        "suspicious_patterns": [
+            {"pattern": name, "meaning": meanings.get(name)} for name in signals.suspicious_patterns
+        ],
+        "device_fingerprint": signals.device_fingerprint,
+    }
+    verdict = "review" if needs_review else "below" if score is not None else "unknown"
+    explain = [rules.explain("anti_cheat.review_at", settings.review_messages[verdict])]
     for name in dict.fromkeys(signals.suspicious_patterns):
-        if name in settings.patterns:
-            message = f"suspicious pattern {name} → shown with its meaning: {settings.patterns[name]}"
-            explain.append(rules.explain(("anti_cheat", "patterns", name), message))
+        known = settings.pattern_explanations.get(name)
+        if known is not None:
+            explain.append(rules.explain(*known))
         else:
             message = f"suspicious pattern {name} has no meaning in the rules → shown without one"
             explain.append(rules.explain("anti_cheat.patterns", message))

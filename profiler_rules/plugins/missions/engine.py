@@ -3,6 +3,7 @@ input is trimmed and case-insensitive, and an unknown value is never silently ma
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
 from typing import Annotated, Literal
@@ -12,6 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from profiler_rules import Context, Engine, Explanation, ItemId, Outcome, ProfilerResult, Rules, RuleViolation
 
 MissionDifficulty = Annotated[int, Field(ge=1, le=5)]
+
+
+@dataclass(frozen=True, slots=True)
+class LevelCap:
+    """What a known level decides: its cap and label, and the rule path and message that explain it."""
+
+    cap: int
+    label: str
+    rule: str
+    message: str
 
 
 class MissionRules(BaseModel):
@@ -44,13 +55,48 @@ class MissionRules(BaseModel):
             index[level] = (written, cap)
         return index
 
-    def level(self, selection: str) -> tuple[str, int] | None:
-        """The level as written in the rules and its cap, for a trimmed, case-folded selection."""
-        return self.by_level.get(selection)
+    def level(self, selection: str) -> LevelCap | None:
+        """What a trimmed, case-folded selection decides, or ``None`` when it is not a level."""
+        return self.level_caps.get(selection)
 
     @cached_property
     def allowed(self) -> str:
         return ", ".join(self.by_level)
+
+    @cached_property
+    def level_caps(self) -> dict[str, LevelCap]:
+        """Each trimmed, case-folded level with its cap, label and the explanation's rule and message.
+
+        The message names the folded selection, which is the level's key here: it depends on the rules
+        only, so it is written once rather than for every result.
+        """
+        return {
+            level: LevelCap(
+                cap,
+                self.difficulty_labels[str(cap)],
+                f"levels.{written}",
+                f"difficulty '{level}' allows missions up to difficulty {cap} ({self.difficulty_labels[str(cap)]})",
+            )
+            for level, (written, cap) in self.by_level.items()
+        }
+
+    @cached_property
+    def default_tail(self) -> str:
+        """The end of the default cap's message, after the reason the default applies."""
+        cap = self.default_max_difficulty
+        return f": the default max difficulty {cap} ({self.difficulty_labels[str(cap)]}) applies"
+
+    @cached_property
+    def label_explanations(self) -> dict[int, tuple[tuple[str, str], str]]:
+        """Each used cap's label explanation, as rule path and message: where the label is written."""
+        caps = {*self.levels.values(), self.default_max_difficulty}
+        return {
+            cap: (
+                ("difficulty_labels", str(cap)),
+                f"mission difficulty {cap} → label {self.difficulty_labels[str(cap)]}",
+            )
+            for cap in caps
+        }
 
 
 class Mission(BaseModel):
@@ -99,20 +145,14 @@ class MissionsEngine(Engine):
             reason = f"difficulty_selection {raw!r} is not a known level"
             warnings.append(f"{reason} (allowed: {settings.allowed}); the default max difficulty applies")
         else:
-            written, cap = level
-            label = settings.difficulty_labels[str(cap)]
-            because = rules.explain(
-                f"levels.{written}", f"difficulty '{selection}' allows missions up to difficulty {cap} ({label})"
-            )
-            named = _label_explanation(rules, cap, label)
-            return Outcome(self._output(selection, cap, label, "profiler", context), (because, named))
+            because = rules.explain(level.rule, level.message)
+            output = self._output(selection, level.cap, level.label, "profiler", context)
+            return Outcome(output, (because, _label_explanation(rules, level.cap)))
         cap = settings.default_max_difficulty
         label = settings.difficulty_labels[str(cap)]
-        because = rules.explain(
-            "default_max_difficulty", f"{reason}: the default max difficulty {cap} ({label}) applies"
-        )
-        named = _label_explanation(rules, cap, label)
-        return Outcome(self._output(selection or None, cap, label, "default", context), (because, named), warnings)
+        because = rules.explain("default_max_difficulty", reason + settings.default_tail)
+        output = self._output(selection or None, cap, label, "default", context)
+        return Outcome(output, (because, _label_explanation(rules, cap)), warnings)
 
     def summarize(self, output: MissionsOutput) -> str:
         opened = "" if output.open_missions is None else f"; {len(output.open_missions)} mission(s) open"
@@ -123,7 +163,7 @@ class MissionsEngine(Engine):
         selection: str | None, cap: int, label: str, source: Literal["profiler", "default"], context: Context
     ) -> MissionsOutput:
         catalog = context.catalog("missions")
-        missions = None if catalog is None else tuple(mission for mission in catalog if mission.difficulty <= cap)
+        missions = None if catalog is None else tuple([mission for mission in catalog if mission.difficulty <= cap])
         return MissionsOutput(
             profiler_difficulty=selection,
             max_difficulty=cap,
@@ -133,6 +173,7 @@ class MissionsEngine(Engine):
         )
 
 
-def _label_explanation(rules: Rules[MissionRules], cap: int, label: str) -> Explanation:
+def _label_explanation(rules: Rules[MissionRules], cap: int) -> Explanation:
     """Where the cap's label comes from: its own line under ``difficulty_labels``."""
-    return rules.explain(("difficulty_labels", str(cap)), f"mission difficulty {cap} → label {label}")
+    rule, message = rules.settings.label_explanations[cap]
+    return rules.explain(rule, message)

@@ -42,9 +42,10 @@ KEY_PLACEHOLDERS = ("user_id",)
 @dataclass(frozen=True, slots=True)
 class Template:
     """A rule-file template parsed once at load: pieces of literal text, each followed by a placeholder
-    name or ``None``."""
+    name or ``None``, and the same template as a checked format string that renders it."""
 
     pieces: tuple[tuple[str, str | None], ...]
+    format_string: str
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -52,8 +53,9 @@ class Template:
         return frozenset(name for _, name in self.pieces if name is not None)
 
     def render(self, values: Mapping[str, str]) -> str:
-        # Values are joined in, never parsed: a learner's "{answer}" or "{" stays literal text.
-        return "".join(literal + (values[name] if name else "") for literal, name in self.pieces)
+        # str.format_map fills in values without parsing them, so a learner's "{answer}" or "{" stays
+        # literal text; it does in C what joining the pieces did in Python.
+        return self.format_string.format_map(values)
 
 
 def compile_template(text: str, allowed: tuple[str, ...]) -> Template:
@@ -73,7 +75,15 @@ def compile_template(text: str, allowed: tuple[str, ...]) -> Template:
             if problem:
                 raise ValueError(f"{problem}. {_allowed_hint(allowed)}")
         pieces.append((literal, name))
-    return Template(tuple(pieces))
+    return Template(tuple(pieces), _format_string(pieces))
+
+
+def _format_string(pieces: list[tuple[str, str | None]]) -> str:
+    """The pieces as a format string again, with only bare placeholders: literal braces doubled."""
+    return "".join(
+        literal.replace("{", "{{").replace("}", "}}") + ("" if name is None else "{" + name + "}")
+        for literal, name in pieces
+    )
 
 
 def _placeholder_problem(name: str, spec: str, conversion: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -134,6 +144,11 @@ class StatementRules(BaseModel):
         """The sentence of ``part`` with its placeholders filled, trimmed so parts join with one space."""
         return self.templates[part].render(values).strip()
 
+    @cached_property
+    def fallback_sentence(self) -> str:
+        """The fallback sentence: it has no placeholders, so it is rendered once."""
+        return self.sentence("fallback")
+
 
 class PortfolioRules(BaseModel):
     """``rules/portfolio.yaml``, built: the entry's fixed fields, its key, the retake rule and the
@@ -160,6 +175,17 @@ class PortfolioRules(BaseModel):
     def key_template(self) -> Template:
         return compile_template(self.idempotency_key, KEY_PLACEHOLDERS)
 
+    @cached_property
+    def field_explanations(self) -> tuple[tuple[str, str], ...]:
+        """The entry's fixed fields, each as its rule path and the message that explains it. They depend
+        on the rules only, so they are written once rather than for every result."""
+        return (
+            ("item_type", f"the value statement → a portfolio entry of type '{self.item_type}'"),
+            ("title", f"the entry's title → '{self.title}'"),
+            ("status", f"the entry is created → review status '{self.status}'"),
+            ("visibility", f"the entry is created → visibility '{self.visibility}'"),
+        )
+
     def key_for(self, user_id: str) -> str:
         """The learner's idempotency key: the same for every result of one learner."""
         return self.key_template.render({"user_id": user_id})
@@ -173,6 +199,14 @@ class ValueStatement:
     explain: tuple[Explanation, ...]
 
 
+_STATEMENT_RULES = {part: f"statement.{part}" for part in STATEMENT_PLACEHOLDERS}
+"""Each statement part's rule path, built once: every statement cites them."""
+
+_LEFT_OUT = {name: f"{name} is missing or blank → its sentence is left out" for name in TEXT_ANSWERS}
+_NO_VALUES = "no identity values given → their sentence is left out"
+_FALLBACK = "no answer gives a sentence → the fallback is the statement"
+
+
 def build_value_statement(result: ProfilerResult, rules: Rules[PortfolioRules]) -> ValueStatement:
     """Build the value statement from ``result.answers`` with the portfolio rules.
 
@@ -184,28 +218,25 @@ def build_value_statement(result: ProfilerResult, rules: Rules[PortfolioRules]) 
     parts: list[str] = []
     explain: list[Explanation] = []
     for name in TEXT_ANSWERS:
-        answer = (getattr(answers, name) or "").strip()
+        answer = getattr(answers, name)
+        answer = answer.strip() if answer else ""
         if answer:
             parts.append(statement.sentence(name, answer=answer))
-            explain.append(
-                rules.explain(f"statement.{name}", f"{name} is answered → sentence {len(parts)} of the statement")
-            )
+            message = f"{name} is answered → sentence {len(parts)} of the statement"
         else:
-            explain.append(rules.explain(f"statement.{name}", f"{name} is missing or blank → its sentence is left out"))
-    values = [value.strip() for value in answers.identity_values if value.strip()]
+            message = _LEFT_OUT[name]
+        explain.append(rules.explain(_STATEMENT_RULES[name], message))
+    values = [value for value in map(str.strip, answers.identity_values) if value]
     if values:
-        parts.append(statement.sentence("identity_values", values=", ".join(values)))
-        message = (
-            f"{len(values)} identity value(s) given ({', '.join(values)}) → sentence {len(parts)} of the statement"
-        )
+        joined = ", ".join(values)
+        parts.append(statement.sentence("identity_values", values=joined))
+        message = f"{len(values)} identity value(s) given ({joined}) → sentence {len(parts)} of the statement"
     else:
-        message = "no identity values given → their sentence is left out"
-    explain.append(rules.explain("statement.identity_values", message))
+        message = _NO_VALUES
+    explain.append(rules.explain(_STATEMENT_RULES["identity_values"], message))
     if not parts:
-        parts.append(statement.sentence("fallback"))
-        explain.append(
-            rules.explain("statement.fallback", "no answer gives a sentence → the fallback is the statement")
-        )
+        parts.append(statement.fallback_sentence)
+        explain.append(rules.explain(_STATEMENT_RULES["fallback"], _FALLBACK))
     return ValueStatement(" ".join(parts), tuple(explain))
 
 
@@ -239,7 +270,8 @@ class PortfolioEngine(Engine):
     def evaluate(self, result: ProfilerResult, rules: Rules[PortfolioRules], context: Context) -> Outcome:
         settings = rules.settings
         statement = build_value_statement(result, rules)
-        key = settings.key_for(result.user_id)
+        user_id = result.user_id
+        key = settings.key_for(user_id)
         entry = PortfolioEntry(
             item_type=settings.item_type,
             title=settings.title,
@@ -247,26 +279,19 @@ class PortfolioEngine(Engine):
             status=settings.status,
             visibility=settings.visibility,
             profiler_session_id=result.session_id,
-            user_id=result.user_id,
+            user_id=user_id,
             idempotency_key=key,
             on_retake=settings.on_retake,
         )
-        return Outcome(entry, (*statement.explain, *self._fields(rules, result.user_id, key), self._retake(rules, key)))
+        return Outcome(entry, (*statement.explain, *self._fields(rules, user_id, key), self._retake(rules, key)))
 
     @staticmethod
-    def _fields(rules: Rules[PortfolioRules], user_id: str, key: str) -> tuple[Explanation, ...]:
+    def _fields(rules: Rules[PortfolioRules], user_id: str, key: str) -> list[Explanation]:
         """The entry's fixed fields and its key, each at its own line."""
-        settings = rules.settings
-        return (
-            rules.explain("item_type", f"the value statement → a portfolio entry of type '{settings.item_type}'"),
-            rules.explain("title", f"the entry's title → '{settings.title}'"),
-            rules.explain("status", f"the entry is created → review status '{settings.status}'"),
-            rules.explain("visibility", f"the entry is created → visibility '{settings.visibility}'"),
-            rules.explain(
-                "idempotency_key",
-                f"learner '{user_id}' → the entry is filed under the key '{key}', one entry per learner",
-            ),
-        )
+        explain = [rules.explain(rule, message) for rule, message in rules.settings.field_explanations]
+        message = f"learner '{user_id}' → the entry is filed under the key '{key}', one entry per learner"
+        explain.append(rules.explain("idempotency_key", message))
+        return explain
 
     @staticmethod
     def _retake(rules: Rules[PortfolioRules], key: str) -> Explanation:

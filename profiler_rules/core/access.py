@@ -23,7 +23,9 @@ Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", 
 ACCESS_NAME = "access"
 
 
-@dataclass(frozen=True, slots=True)
+# Subjects and decisions are not frozen: a frozen dataclass costs four times as much to make, and
+# each is made for one check of one result and read by the engine that asked.
+@dataclass(slots=True)
 class Subject:
     """What is being viewed: a learner, and the cohort and sponsor of the view."""
 
@@ -83,7 +85,7 @@ class AccessRules(RootModel[dict[str, tuple[Grant, ...]]]):
         return self
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccessDecision:
     """The answer to one access check: allowed or not, the details shown, and why."""
 

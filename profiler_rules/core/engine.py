@@ -97,7 +97,7 @@ class Context:
         return self.access.check(view, self.viewer, subject)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every engine and result, and read once, by the core
 class Outcome:
     """What an engine's ``evaluate`` returns. Build it with ``Outcome(output, explain, warnings)``,
     or with :meth:`skipped` and :meth:`denied` when the engine declines to answer."""

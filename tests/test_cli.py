@@ -161,6 +161,7 @@ def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None
     lines = [good(str(index), difficulty_selection=("novice", "elite", "bogus")[index % 3]) for index in range(700)]
     lines[10] = "{broken"
     lines[500] = ""
+    lines[600] = '{"session_id": "\\ud800", "user_id": "u"}'  # a lone surrogate: valid JSON, not valid UTF-8
     source = write_lines(tmp_path / "results.jsonl", lines)
     one = run_cli("dispatch", str(source))
     two = run_cli("dispatch", str(source), "--workers", "2")
@@ -168,6 +169,8 @@ def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None
     assert one.stdout == two.stdout
     assert len(two.stdout.splitlines()) == 700
     assert json.loads(two.stdout.splitlines()[10])["line"] == 11
+    assert json.loads(two.stdout.splitlines()[600])["session_id"] == "\ud800"
+    assert "Traceback" not in one.stderr + two.stderr
     assert run_cli("dispatch", str(source), "--workers", "0").code == 2
 
 

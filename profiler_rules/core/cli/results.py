@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from .common import (
     EXAMPLE_COHORT,
@@ -62,18 +62,18 @@ def _dispatch_lines(
 ) -> int:
     from collections import Counter
 
-    from ..batch import dispatch_lines
+    from ..batch import dispatch_blocks
 
     kinds: Counter[str] = Counter()
     done, out = _output(args)
     lines = itertools.islice(stream, done, None)  # lines whose records an interrupted run already wrote
-    records = dispatch_lines(
+    blocks = dispatch_blocks(
         dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=done + 1
     )
     with out as sink:
-        for record, kind in records:
-            sink.write(record + "\n")
-            kinds[kind] += 1
+        for block in blocks:
+            sink.write(block.data)
+            kinds.update(block.kinds)
     if done:
         print(f"profiler-rules: resumed after line {done}", file=sys.stderr)
     total, invalid, failed = sum(kinds.values()), kinds["invalid"], kinds["engine error"]
@@ -82,18 +82,19 @@ def _dispatch_lines(
     return EXIT_PROBLEMS if invalid or (args.strict and failed) else EXIT_OK
 
 
-def _output(args: argparse.Namespace) -> tuple[int, contextlib.AbstractContextManager[TextIO]]:
-    """Where records go, and how many an interrupted run already wrote there (``--resume``)."""
+def _output(args: argparse.Namespace) -> tuple[int, contextlib.AbstractContextManager[BinaryIO]]:
+    """Where records go (as UTF-8 bytes), and how many an interrupted run already wrote there (``--resume``)."""
     from ..batch import records_done
 
     if args.output is None:
         if args.resume:
             raise CommandError("--resume needs --output FILE, where the interrupted run wrote its records")
-        return 0, contextlib.nullcontext(sys.stdout)
+        sys.stdout.flush()  # anything already written as text goes first
+        return 0, contextlib.nullcontext(sys.stdout.buffer)
     path = Path(args.output)
     done = records_done(path) if args.resume else 0
     try:
-        return done, path.open("a" if args.resume else "w", encoding="utf-8")
+        return done, path.open("ab" if args.resume else "wb")
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -6,15 +6,21 @@ This engine builds that design with every weight, the minimum, the levels and th
 the rules. Each part is 0-100. A score the learner does not have (a track without alignment, a skill
 missing from the breakdown or with no known score) counts 0 for matching: a job can not be matched on
 what is unknown, and the explanation says which scores were unknown.
+
+Everything that depends on the rules alone (the weights in words, the level each difficulty leads to,
+the level part of every pair of levels and why) is worked out once per rules, in cached properties, and
+what depends on a job alone once per catalog item; per result, the engine folds what the result says,
+scores each job with look-ups, formats the messages that quote the result and builds its output in one
+validation.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from importlib.resources import files
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,6 +51,26 @@ PART_NAMES = {
     "behavioral": "the share of the job's culture-fit traits the learner shows",
 }
 """Each part in words, for the explanations."""
+
+
+RulePath = str | tuple[str | int, ...]
+"""Where a rule is written, as :meth:`Rules.explain` takes it."""
+
+
+class LearnerLevel(NamedTuple):
+    """Where a difficulty puts the learner in the levels, and the rule and words that say so."""
+
+    index: int
+    rule: RulePath
+    message: str
+
+
+class LevelStep(NamedTuple):
+    """The level part of a job some steps away from the learner, and the rule and words that say so."""
+
+    score: float
+    rule: RulePath
+    message: str
 
 
 def fold(text: str) -> str:
@@ -144,7 +170,61 @@ class MarketplaceRules(BaseModel):
     @cached_property
     def formula(self) -> str:
         """The weighted sum in words: ``0.7 × track + 0.2 × skills + …``."""
-        return " + ".join(f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weights.values(), strict=True))
+        return " + ".join(self.terms)
+
+    @cached_property
+    def weight_reasons(self) -> tuple[tuple[RulePath, str], ...]:
+        """What each part counts, in words, in the order of the parts: the first explanations of a match."""
+        return tuple(
+            (("weights", part), f"{PART_NAMES[part]} → counts {weight:g} of the match score")
+            for part, weight in zip(PARTS, self.weight_values, strict=True)
+        )
+
+    @cached_property
+    def learner_levels(self) -> dict[str, LearnerLevel]:
+        """Each difficulty, trimmed and case-folded, with the level it leads to and why."""
+        return {
+            selection: LearnerLevel(
+                index,
+                ("difficulty_levels", written),
+                f"difficulty '{selection}' is the job level '{self.levels[index]}'",
+            )
+            for selection, (written, index) in self.by_difficulty.items()
+        }
+
+    @cached_property
+    def learner_level_reasons(self) -> tuple[str, ...]:
+        """For each level a learner can be at: their place in the levels, in words."""
+        return tuple(
+            f"the learner's level '{level}' is step {index + 1} of {self.allowed_levels} "
+            "→ a job's level part goes by how many steps apart their levels are"
+            for index, level in enumerate(self.levels)
+        )
+
+    @cached_property
+    def level_steps(self) -> tuple[tuple[LevelStep, ...], ...]:
+        """``level_steps[learner][job]``: the level part of two levels' places, and why."""
+        return tuple(
+            tuple(self._level_step(learner, job) for job in range(len(self.levels)))
+            for learner in range(len(self.levels))
+        )
+
+    def _level_step(self, learner: int, job: int) -> LevelStep:
+        steps = abs(learner - job)
+        score = self.level_score(learner, job)
+        apart = f"job level '{self.levels[job]}' is {steps} step{'' if steps == 1 else 's'} from the learner's '{self.levels[learner]}'"
+        if steps < len(self.level_scores):
+            return LevelStep(score, ("level_scores", steps), f"{apart} → level part {score:g}")
+        return LevelStep(score, "level_scores", f"{apart}, further apart than the level scores list → level part 0")
+
+    @cached_property
+    def terms(self) -> tuple[str, ...]:
+        """Each part with its weight, as a match's explanation shows it: ``0.7 × track``."""
+        return tuple(f"{weight:g} × {part}" for part, weight in zip(PARTS, self.weight_values, strict=True))
+
+    @cached_property
+    def minimum_text(self) -> str:
+        return f"{self.minimum_score:g}"
 
     @cached_property
     def allowed_levels(self) -> str:
@@ -185,6 +265,11 @@ class Job(BaseModel):
         for skill in self.required_skills:
             skills.setdefault(name_key(skill), skill.strip())
         return tuple((written, key) for key, written in skills.items())
+
+    @cached_property
+    def track_written(self) -> str:
+        """The track key as the explanations quote it: trimmed."""
+        return self.track_key.strip()
 
     @cached_property
     def level(self) -> str:
@@ -230,180 +315,182 @@ class MarketplaceOutput(BaseModel):
     matches: tuple[JobMatch, ...] | None
 
 
-def _first_by_key(pairs: Iterable[tuple[str, float | None]], key: Callable[[str], str]) -> dict[str, float | None]:
+def _first_by_key(pairs: Iterable[tuple[str, Any]], key: Callable[[str], str]) -> dict[str, Any]:
     """Pairs keyed by ``key(name)``; when two names compare alike, the first one written counts."""
-    found: dict[str, float | None] = {}
+    found: dict[str, Any] = {}
     for name, value in pairs:
         found.setdefault(key(name), value)
     return found
 
 
+def _aptitude_by_key(breakdown: Mapping[str, Any]) -> dict[str, float | None]:
+    """Each category's percentage (``None`` when unknown) by its :func:`name_key`; when two names
+    compare alike, the first one written counts."""
+    found: dict[str, float | None] = {}
+    for name, value in breakdown.items():
+        key = name_key(name)
+        if key not in found:
+            found[key] = percentage_of(value)
+    return found
+
+
+# A scored job: its rounded match score, the job, and its four parts unrounded (only matches show them).
+_Scored = tuple[float, Job, tuple[float, float, float, float]]
+
+
 class _Matching:
     """One result matched against the jobs: its scores, explanations and warnings, in a stable order.
 
-    What the result says is folded once here, so that scoring a job is dictionary look-ups only.
+    What the result says is folded once here, and what the rules say is worked out once per rules (see
+    the cached properties of :class:`MarketplaceRules`), so that scoring a job is mostly look-ups. An
+    unknown score is explained once per result, however many jobs ask for it.
     """
 
     def __init__(self, result: ProfilerResult, rules: Rules[MarketplaceRules]) -> None:
-        self.rules = rules
+        self.cite = rules.explain
         self.settings = rules.settings
-        self.explain: list[Explanation] = []
+        self.explain: list[Explanation] = [self.cite(rule, message) for rule, message in self.settings.weight_reasons]
         self.warnings: list[str] = []
-        self._noted: set[tuple[str, str]] = set()
-        for part, weight in zip(PARTS, self.settings.weight_values, strict=True):
-            message = f"{PART_NAMES[part]} → counts {weight:g} of the match score"
-            self.explain.append(rules.explain(("weights", part), message))
         self.level = self._learner_level(result.difficulty_selection)
-        self.alignment = _first_by_key(result.track_alignment.items(), fold)
-        breakdown = ((name, percentage_of(value)) for name, value in result.aptitude_breakdown.items())
-        self.aptitude = _first_by_key(breakdown, name_key)
+        self.alignment: dict[str, float] = _first_by_key(result.track_alignment.items(), fold)
+        # Unknown scores (no questions asked) stay None here: they count 0, with their own explanation.
+        self.aptitude = _aptitude_by_key(result.aptitude_breakdown)
+        self.traits = result.behavioral_profile.traits
         self.shown = self._shown_traits(result)
-        self._traits = result.behavioral_profile.traits
+        self._unknown_tracks: set[str] = set()
+        self._unknown_skills: set[str] = set()
+        self._level_said = False
+        self._steps_said: set[int] = set()
+        self._cutoff_said = False
 
     def _learner_level(self, raw: str | None) -> int | None:
-        settings = self.settings
         selection = fold(raw) if raw else ""
-        found = settings.difficulty(selection) if selection else None
+        found = self.settings.learner_levels.get(selection) if selection else None
         if found is not None:
-            written, index = found
-            message = f"difficulty '{selection}' is the job level '{settings.levels[index]}'"
-            self.explain.append(self.rules.explain(("difficulty_levels", written), message))
-            return index
+            self.explain.append(self.cite(found.rule, found.message))
+            return found.index
         if not selection:
             reason = "the result has no difficulty selection"
         else:
             reason = f"difficulty_selection {raw!r} is not a known difficulty"
             self.warnings.append(
-                f"{reason} (allowed: {settings.allowed_difficulties}); the level part is 0 for every job"
+                f"{reason} (allowed: {self.settings.allowed_difficulties}); the level part is 0 for every job"
             )
-        self.explain.append(self.rules.explain("difficulty_levels", f"{reason}: the level part is 0 for every job"))
+        self.explain.append(self.cite("difficulty_levels", f"{reason}: the level part is 0 for every job"))
         return None
 
     def _shown_traits(self, result: ProfilerResult) -> frozenset[str]:
-        profile = result.behavioral_profile
         cutoff = self.settings.behavioral_cutoff
-        strong = (trait for trait, mean in profile.traits.items() if mean >= cutoff)
-        return frozenset(name_key(trait) for trait in (*result.strengths, *profile.strengths, *strong))
+        strong = [trait for trait, mean in self.traits.items() if mean >= cutoff]
+        return frozenset(map(name_key, (*result.strengths, *result.behavioral_profile.strengths, *strong)))
 
-    def _note(self, what: tuple[str, str], rule: str, message: str) -> None:
-        """Explain an unknown score once per result, however many jobs ask for it."""
-        if what not in self._noted:
-            self._noted.add(what)
-            self.explain.append(self.rules.explain(rule, message))
+    def score(self, job: Job) -> _Scored:
+        """The job's match score, rounded to 2 places (the minimum is compared with the score as shown,
+        so a job shown as 60.0 is always a match), and its parts."""
+        track = self.alignment.get(job.track)
+        if track is None:
+            track = self._unaligned(job)
+        skills = self._skills_part(job) if job.skills else 100.0
+        level = self._level_part(job)
+        behavioral = self._behavioral_part(job) if job.culture else 100.0
+        track_weight, skills_weight, level_weight, behavioral_weight = self.settings.weight_values
+        total = math.fsum(
+            (track_weight * track, skills_weight * skills, level_weight * level, behavioral_weight * behavioral)
+        )
+        return round(total, 2), job, (track, skills, level, behavioral)
 
-    def track(self, job: Job) -> float:
-        score = self.alignment.get(job.track)
-        if score is None:
-            message = f"the learner has no alignment for track '{job.track_key.strip()}': it counts 0 for matching"
-            self._note(("track", job.track), "weights.track", message)
-            return 0.0
-        return score
+    def _unaligned(self, job: Job) -> float:
+        if job.track not in self._unknown_tracks:
+            self._unknown_tracks.add(job.track)
+            message = f"the learner has no alignment for track '{job.track_written}': it counts 0 for matching"
+            self.explain.append(self.cite("weights.track", message))
+        return 0.0
 
-    def skills(self, job: Job) -> float:
-        if not job.skills:
-            return 100.0
-        return math.fsum(self._skill(written, key) for written, key in job.skills) / len(job.skills)
+    def _skills_part(self, job: Job) -> float:
+        # A plain loop: for a job's few skills it costs a third of what comprehensions and zip cost.
+        scores: list[float] = []
+        for written, key in job.skills:
+            score = self.aptitude.get(key)
+            if score is None:  # not in the breakdown or no known score: counts 0, explained once per result
+                if key not in self._unknown_skills:
+                    self._explain_unknown_skill(written, key)
+                score = 0.0
+            scores.append(score)
+        return math.fsum(scores) / len(scores)
 
-    def _skill(self, written: str, key: str) -> float:
-        if key not in self.aptitude:
-            message = f"skill '{written}' is not in the aptitude breakdown: it counts 0 for matching"
-            self._note(("skill", key), "weights.skills", message)
-            return 0.0
-        score = self.aptitude[key]
-        if score is None:
+    def _explain_unknown_skill(self, written: str, key: str) -> None:
+        self._unknown_skills.add(key)
+        if key in self.aptitude:
             message = f"skill '{written}' has no known score: unknown counts 0 for matching"
-            self._note(("skill", key), "weights.skills", message)
-            return 0.0
-        return score
+        else:
+            message = f"skill '{written}' is not in the aptitude breakdown: it counts 0 for matching"
+        self.explain.append(self.cite("weights.skills", message))
 
-    def level_part(self, job: Job) -> float:
-        index = self.settings.level_index(job.level)
+    def _level_part(self, job: Job) -> float:
+        index = self.settings.by_level.get(job.level)
         if index is None:
-            allowed = self.settings.allowed_levels
-            self.warnings.append(
-                f"job {job.id!r} has job_level {job.job_level!r}, which is not a level (allowed: {allowed}); its level part is 0"
-            )
-            self.explain.append(
-                self.rules.explain(
-                    "levels", f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"
-                )
-            )
-            return 0.0
+            return self._not_a_level(job)
         if self.level is None:
             return 0.0
-        self._explain_level(self.level, index)
-        return self.settings.level_score(self.level, index)
+        step = self.settings.level_steps[self.level][index]
+        if index not in self._steps_said:
+            # The learner's place in the levels once, then the score of each job level once.
+            if not self._level_said:
+                self._level_said = True
+                self.explain.append(self.cite("levels", self.settings.learner_level_reasons[self.level]))
+            self._steps_said.add(index)
+            self.explain.append(self.cite(step.rule, step.message))
+        return step.score
 
-    def _explain_level(self, learner_level: int, job_level: int) -> None:
-        """Explain the learner's place in the levels once, and the score of each job level once."""
-        settings, learner = self.settings, self.settings.levels[learner_level]
-        if ("levels", "") not in self._noted:
-            self._noted.add(("levels", ""))
-            message = (
-                f"the learner's level '{learner}' is step {learner_level + 1} of {settings.allowed_levels} "
-                "→ a job's level part goes by how many steps apart their levels are"
-            )
-            self.explain.append(self.rules.explain("levels", message))
-        level = settings.levels[job_level]
-        if ("level", level) in self._noted:
-            return
-        self._noted.add(("level", level))
-        steps = abs(learner_level - job_level)
-        apart = f"job level '{level}' is {steps} step{'' if steps == 1 else 's'} from the learner's '{learner}'"
-        if steps < len(settings.level_scores):
-            message = f"{apart} → level part {settings.level_scores[steps]:g}"
-            self.explain.append(self.rules.explain(("level_scores", steps), message))
-        else:
-            message = f"{apart}, further apart than the level scores list → level part 0"
-            self.explain.append(self.rules.explain("level_scores", message))
+    def _not_a_level(self, job: Job) -> float:
+        allowed = self.settings.allowed_levels
+        self.warnings.append(
+            f"job {job.id!r} has job_level {job.job_level!r}, which is not a level (allowed: {allowed}); its level part is 0"
+        )
+        message = f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"
+        self.explain.append(self.cite("levels", message))
+        return 0.0
 
-    def behavioral(self, job: Job) -> float:
-        if not job.culture:
-            return 100.0
-        self._explain_cutoff()
-        return 100 * sum(trait in self.shown for trait in job.culture) / len(job.culture)
+    def _behavioral_part(self, job: Job) -> float:
+        if not self._cutoff_said and self.traits:
+            self._cutoff_said = True
+            self._explain_cutoff()
+        return 100 * len(self.shown.intersection(job.culture)) / len(job.culture)
 
     def _explain_cutoff(self) -> None:
         """Which trait scores count as shown, once per result, when a job asks for culture fit."""
-        if ("behavioral_cutoff", "") in self._noted or not self._traits:
-            return
-        self._noted.add(("behavioral_cutoff", ""))
         cutoff = self.settings.behavioral_cutoff
-        shown = ", ".join(f"{trait} {mean:g}" for trait, mean in self._traits.items() if mean >= cutoff) or "none"
-        below = ", ".join(f"{trait} {mean:g}" for trait, mean in self._traits.items() if mean < cutoff) or "none"
+        shown = ", ".join(f"{trait} {mean:g}" for trait, mean in self.traits.items() if mean >= cutoff) or "none"
+        below = ", ".join(f"{trait} {mean:g}" for trait, mean in self.traits.items() if mean < cutoff) or "none"
         message = f"traits at or above the behavioral cutoff {cutoff:g} → shown: {shown}; below it → not shown: {below}"
-        self.explain.append(self.rules.explain("behavioral_cutoff", message))
+        self.explain.append(self.cite("behavioral_cutoff", message))
 
-    def score(self, job: Job) -> tuple[float, tuple[float, ...]]:
-        """The job's match score and its parts, rounded to 2 places."""
-        parts = (self.track(job), self.skills(job), self.level_part(job), self.behavioral(job))
-        total = math.fsum(weight * part for weight, part in zip(self.settings.weight_values, parts, strict=True))
-        # The minimum is compared with the rounded score, so a job shown as 60.0 is always a match.
-        return round(total, 2), tuple(round(part, 2) for part in parts)
-
-    def matches(self, catalog: tuple[Job, ...]) -> tuple[JobMatch, ...]:
+    def matches(self, catalog: tuple[Job, ...]) -> list[dict[str, Any]]:
+        """The jobs at or above the minimum, best first (then by id), as the fields of :class:`JobMatch`."""
         minimum = self.settings.minimum_score
-        scored = [(*self.score(job), job) for job in catalog]
-        kept = sorted((row for row in scored if row[0] >= minimum), key=lambda row: (-row[0], row[2].id))
-        for score, parts, job in kept:
-            self.explain.append(self.rules.explain("weights", self._because(job, score, parts)))
-        below = len(scored) - len(kept)
-        message = f"{below} of {len(scored)} job(s) scored below the minimum {minimum:g} and are not shown"
-        self.explain.append(self.rules.explain("minimum_score", message))
-        return tuple(
-            JobMatch(
-                job_id=job.id,
-                title=job.title,
-                match_score=score,
-                components=Components(**dict(zip(PARTS, parts, strict=True))),
-            )
-            for score, parts, job in kept
+        scored = [self.score(job) for job in catalog]
+        kept = [row for row in scored if row[0] >= minimum]
+        kept.sort(key=lambda row: (-row[0], row[1].id))
+        matches = [self._match(*row) for row in kept]
+        message = (
+            f"{len(scored) - len(kept)} of {len(scored)} job(s) scored below the minimum "
+            f"{self.settings.minimum_text} and are not shown"
         )
+        self.explain.append(self.cite("minimum_score", message))
+        return matches
 
-    def _because(self, job: Job, score: float, values: tuple[float, ...]) -> str:
-        pairs = zip(PARTS, self.settings.weight_values, values, strict=True)
-        terms = " + ".join(f"{weight:g} × {part} {value:g}" for part, weight, value in pairs)
-        return f"job {job.id} '{job.title}': {terms} = {score:g}, at least the minimum {self.settings.minimum_score:g} → match"
+    def _match(self, score: float, job: Job, parts: tuple[float, float, float, float]) -> dict[str, Any]:
+        """A kept job, explained, as the fields of a :class:`JobMatch`; its parts rounded to 2 places."""
+        track, skills, level, behavioral = parts
+        track, skills, level, behavioral = round(track, 2), round(skills, 2), round(level, 2), round(behavioral, 2)
+        track_term, skills_term, level_term, behavioral_term = self.settings.terms
+        message = (
+            f"job {job.id} '{job.title}': {track_term} {track:g} + {skills_term} {skills:g} + {level_term} {level:g} + "
+            f"{behavioral_term} {behavioral:g} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
+        )
+        self.explain.append(self.cite("weights", message))
+        components = {"track": track, "skills": skills, "level": level, "behavioral": behavioral}
+        return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
 
 
 class MarketplaceEngine(Engine):
@@ -443,11 +530,15 @@ class MarketplaceEngine(Engine):
 
 
 def _output(
-    result: ProfilerResult, *, complete: bool, considered: int, matches: tuple[JobMatch, ...] | None
+    result: ProfilerResult, *, complete: bool, considered: int, matches: Sequence[dict[str, Any]] | None
 ) -> MarketplaceOutput:
-    return MarketplaceOutput(
-        profiler_complete=complete,
-        recommended_track=result.recommended_track if complete else None,
-        total_jobs_considered=considered,
-        matches=matches,
+    # One validation for the whole answer: the matches become JobMatch models on the way, at far less
+    # cost than a model built per match and per set of components.
+    return MarketplaceOutput.model_validate(
+        {
+            "profiler_complete": complete,
+            "recommended_track": result.recommended_track if complete else None,
+            "total_jobs_considered": considered,
+            "matches": matches,
+        }
     )

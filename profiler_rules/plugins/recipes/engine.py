@@ -3,6 +3,11 @@
 It follows the seed and the original gap analysis, with the original's defects fixed: an unknown score
 is no gap (a real 0 is the worst gap), both stored shapes of the aptitude breakdown are read, category
 names match by exact name or declared alias (never by substring), and codes come out in a stable order.
+
+Everything that depends on the rules alone (which category a name leads to, the texts of cutoffs and
+bands, the joined codes) is worked out once per rules, in cached properties; per result, the engine
+only looks things up, formats the messages that quote the result and builds its output in one
+validation.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import re
 from collections.abc import Iterable
 from functools import cached_property
 from importlib.resources import files
-from typing import Annotated, Literal
+from operator import itemgetter
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -30,17 +36,71 @@ from profiler_rules import (
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 SkillCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+RulePath = str | tuple[str | int, ...]
+"""Where a rule is written, as :meth:`Rules.explain` takes it."""
+
+
+class CategoryMatch(NamedTuple):
+    """What a category name or alias found in a result leads to."""
+
+    category: str
+    """The category as written in the rules."""
+    alias_rule: RulePath | None
+    """The alias that matched, ``None`` when the category's own name did."""
+    codes_rule: RulePath
+    codes: tuple[str, ...]
+    codes_text: str
+    """The codes as the explanations list them: ``NET, NETW, TCPIP``."""
+
+
+class KeywordMatch(NamedTuple):
+    """A behavioral keyword: as written in the rules, where, and the codes it adds."""
+
+    written: str
+    rule: RulePath
+    codes: tuple[str, ...]
+    codes_text: str
+
+
+class BandMatch(NamedTuple):
+    """A priority band, with the end of the message that places a score in it."""
+
+    below: float
+    priority: str
+    rule: RulePath
+    because: str
+    """`` is below 40 → priority high``, said after the name and score."""
+
+
+class WeightReason(NamedTuple):
+    """Why a priority's codes count what they do towards a recipe's rank."""
+
+    priority: str
+    rule: RulePath
+    message: str
 
 
 class AptitudeRules(BaseModel):
     model_config = _FROZEN
     gap_cutoff: float
 
+    @cached_property
+    def cutoff_text(self) -> str:
+        return f"the aptitude cutoff {self.gap_cutoff:g}"
+
 
 class TechnicalRules(BaseModel):
     model_config = _FROZEN
     gap_cutoff: float
     skill_codes: list[SkillCode]
+
+    @cached_property
+    def cutoff_text(self) -> str:
+        return f"its cutoff {self.gap_cutoff:g}"
+
+    @cached_property
+    def codes_message(self) -> str:
+        return f"technical exposure calls for {', '.join(self.skill_codes)}"
 
 
 class PriorityBand(BaseModel):
@@ -72,6 +132,14 @@ class BehavioralRules(BaseModel):
         return index
 
     @cached_property
+    def matches_by_word(self) -> dict[str, KeywordMatch]:
+        """Each keyword, case-folded, with what the engine cites and adds when it is found."""
+        return {
+            word: KeywordMatch(written, ("behavioral", "keywords", written), tuple(codes), ", ".join(codes))
+            for word, (written, codes) in self.by_word.items()
+        }
+
+    @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         if not self.by_word:
             return None
@@ -79,12 +147,21 @@ class BehavioralRules(BaseModel):
         words = "|".join(re.escape(word) for word in sorted(self.by_word, key=len, reverse=True))
         return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
 
-    def keywords_in(self, text: str) -> list[tuple[str, list[str]]]:
-        """The keywords found in ``text`` as whole words, in the order they appear, each once."""
+    @cached_property
+    def gap_because(self) -> str:
+        """`` is below the behavioral cutoff 5 → gap, priority medium``, said after a trait and its mean."""
+        return f" is below the behavioral cutoff {self.gap_cutoff:g} → gap, priority {self.priority}"
+
+    def words_in(self, text: str) -> list[str]:
+        """The keywords (case-folded) found in ``text`` as whole words, in the order they appear, each once."""
         if self.pattern is None:
             return []
-        found = dict.fromkeys(match.group().casefold() for match in self.pattern.finditer(text))
-        return [self.by_word[word] for word in found]
+        # The pattern has no capturing group, so findall gives each whole match.
+        return list(dict.fromkeys(map(str.casefold, self.pattern.findall(text))))
+
+    def keywords_in(self, text: str) -> list[tuple[str, list[str]]]:
+        """The keywords found in ``text`` as whole words, in the order they appear, each once."""
+        return [self.by_word[word] for word in self.words_in(text)]
 
 
 class CategoryRule(BaseModel):
@@ -97,6 +174,18 @@ class RecommendationRules(BaseModel):
     model_config = _FROZEN
     max_recipes: int
     priority_weights: dict[str, float]
+
+    @cached_property
+    def weight_reasons(self) -> tuple[WeightReason, ...]:
+        """Each priority's weight in words, in the order of the rules."""
+        return tuple(
+            WeightReason(
+                priority,
+                ("recommendations", "priority_weights", priority),
+                f"a needed skill code from a {priority} priority gap → it counts {weight:g} towards a recipe's rank",
+            )
+            for priority, weight in self.priority_weights.items()
+        )
 
 
 class RecipeRules(BaseModel):
@@ -151,6 +240,36 @@ class RecipeRules(BaseModel):
                     raise RuleViolation(f"'{written}' already names category '{index[key]}'", *path)
                 index[key] = name
         return index
+
+    @cached_property
+    def matches_by_name(self) -> dict[str, CategoryMatch]:
+        """Each category name and alias, as :func:`name_key` reads it, with all a match on it leads to."""
+        matches: dict[str, CategoryMatch] = {}
+        for name, rule in self.categories.items():
+            codes = tuple(rule.skill_codes)
+            for written in (name, *rule.aliases):
+                key = name_key(written)
+                if key in matches:  # an alias naming its category again, or an earlier alias
+                    continue
+                alias = self.alias_index(name, written)
+                alias_rule = None if alias is None else ("categories", name, "aliases", alias)
+                matches[key] = CategoryMatch(
+                    name, alias_rule, ("categories", name, "skill_codes"), codes, ", ".join(codes)
+                )
+        return matches
+
+    @cached_property
+    def bands(self) -> tuple[BandMatch, ...]:
+        """The priority bands, in order, each with what the engine cites and says when a score falls in it."""
+        return tuple(
+            BandMatch(
+                band.below,
+                band.priority,
+                ("priority_bands", index, "below"),
+                f" is below {band.below:g} → priority {band.priority}",
+            )
+            for index, band in enumerate(self.priority_bands)
+        )
 
     def category(self, name: str) -> str | None:
         """The category (as written in the rules) that ``name`` names exactly or by alias."""
@@ -223,134 +342,140 @@ class RecipesOutput(BaseModel):
     recommended_recipes: tuple[RecommendedRecipe, ...] | None
 
 
+# A ranked recipe: (-coverage, -usage, -rating, id, recipe, matched codes); the first four order it.
+_RANK = itemgetter(0, 1, 2, 3)
+
+
 class _Analysis:
-    """The gaps, codes and explanations of one result, gathered in a stable order."""
+    """The gaps, codes and explanations of one result, gathered in a stable order.
+
+    Gaps and recommended recipes are kept as plain dicts of their fields: the output model is validated
+    once, for the whole answer, which costs far less than a model per gap.
+    """
 
     def __init__(self, rules: Rules[RecipeRules]) -> None:
-        self.rules = rules
+        self.cite = rules.explain
         self.settings = rules.settings
-        self.gaps: list[Gap] = []
-        self.codes: dict[str, float] = {}
+        self.gaps: list[dict[str, Any]] = []
+        self.codes: dict[str, float] = {}  # each needed skill code, in order, with its weight
         self.weighed_by: dict[str, str] = {}  # the priority whose weight each code has, for the explanations
         self.explain: list[Explanation] = []
 
-    def add_gap(self, gap: Gap, codes: Iterable[str]) -> None:
-        self.gaps.append(gap)
-        weight = self.settings.recommendations.priority_weights[gap.priority]
+    def add_gap(self, category: str, kind: str, score: float | None, priority: str, codes: Iterable[str]) -> None:
+        self.gaps.append({"category": category, "type": kind, "score": score, "priority": priority})
+        weight = self.settings.recommendations.priority_weights[priority]
+        needed = self.codes
         for code in codes:
-            if code not in self.codes or weight > self.codes[code]:
-                self.weighed_by[code] = gap.priority
-            self.codes[code] = max(weight, self.codes.get(code, weight))
+            if code not in needed or weight > needed[code]:  # a code keeps the highest weight of its gaps
+                self.weighed_by[code] = priority
+                needed[code] = weight
 
     def aptitude(self, category: str, score: float | None) -> None:
-        cutoff = self.settings.aptitude.gap_cutoff
+        settings, say, cite = self.settings, self.explain.append, self.cite
         if score is None:
-            self.explain.append(self.rules.explain("aptitude.gap_cutoff", f"{category} has no known score → no gap"))
+            say(cite("aptitude.gap_cutoff", f"{category} has no known score → no gap"))
             return
-        if score >= cutoff:
-            self.explain.append(
-                self.rules.explain(
-                    "aptitude.gap_cutoff", f"{category} {score:g} is not below the aptitude cutoff {cutoff:g} → no gap"
-                )
-            )
+        if score >= settings.aptitude.gap_cutoff:
+            message = f"{category} {score:g} is not below {settings.aptitude.cutoff_text} → no gap"
+            say(cite("aptitude.gap_cutoff", message))
             return
-        priority = self._priority(category, score, f"the aptitude cutoff {cutoff:g}", "aptitude.gap_cutoff")
-        name = self.settings.category(category)
-        if name is None:
-            self.explain.append(
-                self.rules.explain("categories", f"{category} is not a category or alias in the rules → no skill codes")
-            )
-            codes: list[str] = []
-        else:
-            codes = self.settings.categories[name].skill_codes
-            alias = self.settings.alias_index(name, category)
-            if alias is not None:
-                message = f"{category} is an alias of {name} → its skill codes"
-                self.explain.append(self.rules.explain(("categories", name, "aliases", alias), message))
-            self.explain.append(
-                self.rules.explain(("categories", name, "skill_codes"), f"{category} calls for {', '.join(codes)}")
-            )
-        self.add_gap(Gap(category=category, type="aptitude", score=score, priority=priority), codes)
+        priority = self._priority(category, score, settings.aptitude.cutoff_text, "aptitude.gap_cutoff")
+        found = settings.matches_by_name.get(name_key(category))
+        if found is None:
+            say(cite("categories", f"{category} is not a category or alias in the rules → no skill codes"))
+            self.add_gap(category, "aptitude", score, priority, ())
+            return
+        if found.alias_rule is not None:
+            say(cite(found.alias_rule, f"{category} is an alias of {found.category} → its skill codes"))
+        say(cite(found.codes_rule, f"{category} calls for {found.codes_text}"))
+        self.add_gap(category, "aptitude", score, priority, found.codes)
 
     def technical(self, score: float | None) -> None:
-        rule = self.settings.technical_exposure
+        rule, say, cite = self.settings.technical_exposure, self.explain.append, self.cite
         if score is None:
-            self.explain.append(
-                self.rules.explain("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap")
-            )
+            say(cite("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap"))
         elif score >= rule.gap_cutoff:
-            message = f"technical exposure {score:g} is not below its cutoff {rule.gap_cutoff:g} → no gap"
-            self.explain.append(self.rules.explain("technical_exposure.gap_cutoff", message))
+            message = f"technical exposure {score:g} is not below {rule.cutoff_text} → no gap"
+            say(cite("technical_exposure.gap_cutoff", message))
         else:
-            priority = self._priority(
-                "technical exposure", score, f"its cutoff {rule.gap_cutoff:g}", "technical_exposure.gap_cutoff"
-            )
-            message = f"technical exposure calls for {', '.join(rule.skill_codes)}"
-            self.explain.append(self.rules.explain("technical_exposure.skill_codes", message))
-            self.add_gap(
-                Gap(category="technical_exposure", type="technical", score=score, priority=priority), rule.skill_codes
-            )
+            priority = self._priority("technical exposure", score, rule.cutoff_text, "technical_exposure.gap_cutoff")
+            say(cite("technical_exposure.skill_codes", rule.codes_message))
+            self.add_gap("technical_exposure", "technical", score, priority, rule.skill_codes)
 
     def _priority(self, what: str, score: float, cutoff: str, rule: str) -> str:
-        index, band = self.settings.band(score)
-        self.explain.append(self.rules.explain(rule, f"{what} {score:g} is below {cutoff} → gap"))
-        message = f"{what} {score:g} is below {band.below:g} → priority {band.priority}"
-        self.explain.append(self.rules.explain(("priority_bands", index, "below"), message))
+        # The first band the score is under, as RecipeRules.band finds it: the gap cutoffs make sure
+        # there is one, and the last band stands otherwise.
+        for band in self.settings.bands:
+            if score < band.below:
+                break
+        scored = f"{what} {score:g}"
+        self.explain.append(self.cite(rule, f"{scored} is below {cutoff} → gap"))
+        self.explain.append(self.cite(band.rule, scored + band.because))
         return band.priority
 
     def behavioral(self, result: ProfilerResult) -> None:
-        rule = self.settings.behavioral
+        rule, say, cite = self.settings.behavioral, self.explain.append, self.cite
         profile = result.behavioral_profile
         if profile.areas_for_growth is not None:
             for area in profile.areas_for_growth:
                 text = area.strip()
                 if text:
-                    message = f"growth area '{text}' → gap, priority {rule.priority}"
-                    self.explain.append(self.rules.explain("behavioral.priority", message))
+                    say(cite("behavioral.priority", f"growth area '{text}' → gap, priority {rule.priority}"))
                     self._behavioral_gap(text, None)
             return
         for trait, mean in profile.traits.items():
             if mean < rule.gap_cutoff:
-                message = f"trait {trait} {mean:g} is below the behavioral cutoff {rule.gap_cutoff:g} → gap, priority {rule.priority}"
-                self.explain.append(self.rules.explain("behavioral.gap_cutoff", message))
+                say(cite("behavioral.gap_cutoff", f"trait {trait} {mean:g}{rule.gap_because}"))
                 self._behavioral_gap(trait, mean)
 
     def _behavioral_gap(self, text: str, score: float | None) -> None:
+        rule = self.settings.behavioral
         codes: list[str] = []
-        for written, keyword_codes in self.settings.behavioral.keywords_in(text):
-            message = f"'{text}' mentions {written} → {', '.join(keyword_codes)}"
-            self.explain.append(self.rules.explain(("behavioral", "keywords", written), message))
-            codes.extend(keyword_codes)
-        gap = Gap(category=text, type="behavioral", score=score, priority=self.settings.behavioral.priority)
-        self.add_gap(gap, codes)
+        for word in rule.words_in(text):
+            keyword = rule.matches_by_word[word]
+            self.explain.append(self.cite(keyword.rule, f"'{text}' mentions {keyword.written} → {keyword.codes_text}"))
+            codes.extend(keyword.codes)
+        self.add_gap(text, "behavioral", score, rule.priority, codes)
 
-    def recipes(self, catalog: tuple[Recipe, ...]) -> tuple[RecommendedRecipe, ...]:
-        ranked = []
-        for recipe in catalog:
-            matched = tuple(code for code in recipe.codes if code in self.codes)
-            if recipe.is_active and matched:
-                coverage = sum(self.codes[code] for code in matched)
-                ranked.append((-coverage, -recipe.usage_count, -(recipe.avg_rating or 0.0), recipe.id, recipe, matched))
-        ranked.sort(key=lambda row: row[:4])
+    def recipes(self, catalog: tuple[Recipe, ...]) -> list[dict[str, Any]]:
+        ranked = self._ranked(catalog)
         limit = self.settings.recommendations.max_recipes
-        chosen = tuple(
-            RecommendedRecipe(id=recipe.id, title=recipe.title, skill_codes=matched, coverage=-coverage)
+        chosen = [
+            {"id": recipe.id, "title": recipe.title, "skill_codes": matched, "coverage": -coverage}
             for coverage, _, _, _, recipe, matched in ranked[:limit]
-        )
-        weights = self.settings.recommendations.priority_weights
-        used = {self.weighed_by[code] for *_, matched in ranked for code in matched}
-        for priority, weight in weights.items():  # in the order of the rules
+        ]
+        used: set[str] = set()  # the priorities whose weights ranked the recipes
+        for *_, matched in ranked:
+            used.update(map(self.weighed_by.__getitem__, matched))
+        for priority, rule, message in self.settings.recommendations.weight_reasons:  # in the order of the rules
             if priority in used:
-                message = (
-                    f"a needed skill code from a {priority} priority gap → it counts {weight:g} towards a recipe's rank"
-                )
-                self.explain.append(self.rules.explain(("recommendations", "priority_weights", priority), message))
+                self.explain.append(self.cite(rule, message))
         message = (
             f"{len(ranked)} active recipe(s) teach a needed skill; ranked by covered codes weighted by gap priority, "
             f"then usage, rating and id → at most {limit} are kept, {len(chosen)} recommended"
         )
-        self.explain.append(self.rules.explain("recommendations.max_recipes", message))
+        self.explain.append(self.cite("recommendations.max_recipes", message))
         return chosen
+
+    def _ranked(self, catalog: tuple[Recipe, ...]) -> list[tuple[Any, ...]]:
+        """The active recipes that teach a needed code, best first: most covered weight, then the most
+        used, the best rated, and by id."""
+        needed = self.codes
+        if not needed:
+            return []
+        ranked: list[tuple[Any, ...]] = []
+        for recipe in catalog:
+            if not recipe.is_active:
+                continue
+            matched: list[str] = []
+            for code in recipe.codes:  # a plain loop: cheaper than a comprehension for a recipe's few codes
+                if code in needed:
+                    matched.append(code)
+            if matched:
+                coverage = sum(map(needed.__getitem__, matched))
+                ranked.append((-coverage, -recipe.usage_count, -(recipe.avg_rating or 0.0), recipe.id, recipe, matched))
+        ranked.sort(key=_RANK)
+        return ranked
 
 
 class RecipesEngine(Engine):
@@ -374,13 +499,16 @@ class RecipesEngine(Engine):
         analysis.behavioral(result)
         catalog = context.catalog("recipes")
         recommended = None if catalog is None else analysis.recipes(catalog)
-        output = RecipesOutput(
-            gaps=tuple(analysis.gaps),
-            recommended_recipe_skills=tuple(analysis.codes),
-            aptitude_score=result.scores.aptitude,
-            technical_exposure_score=result.technical_exposure_score,
-            total_gaps=len(analysis.gaps),
-            total_skills=len(analysis.codes),
-            recommended_recipes=recommended,
+        # One validation for the whole answer: the gaps and recipes become their models on the way.
+        output = RecipesOutput.model_validate(
+            {
+                "gaps": analysis.gaps,
+                "recommended_recipe_skills": tuple(analysis.codes),
+                "aptitude_score": result.scores.aptitude,
+                "technical_exposure_score": result.technical_exposure_score,
+                "total_gaps": len(analysis.gaps),
+                "total_skills": len(analysis.codes),
+                "recommended_recipes": recommended,
+            }
         )
         return Outcome(output, analysis.explain)

@@ -104,6 +104,12 @@ class AccessPolicy:
     def __init__(self, rules: Rules[AccessRules]) -> None:
         self._rules = rules
         self._views: Mapping[str, tuple[Grant, ...]] = rules.settings.root
+        # Checked for every result an engine shows: what a grant says depends on the rules alone, so
+        # it is worked out here, once, and a check only tests and fills in the subject.
+        self._ready = {
+            view: tuple(_ReadyGrant(view, index, grant) for index, grant in enumerate(grants))
+            for view, grants in self._views.items()
+        }
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -116,26 +122,44 @@ class AccessPolicy:
 
     def check(self, view: str, viewer: Viewer | None, subject: Subject) -> AccessDecision:
         """Decide whether ``viewer`` may see ``view`` of ``subject``; deny unless a grant holds."""
-        grants = self._views.get(view, ())
+        grants = self._ready.get(view, ())
         if viewer is None:
             return self._deny(view, f"no viewer was given; {view} is denied without one")
         if not grants:
             return self._deny(view, f"no grant gives {view} to anyone")
-        held = [(index, grant) for index, grant in enumerate(grants) if grant.holds(viewer, subject)]
+        held = [grant for grant in grants if grant.holds(viewer, subject)]
         if not held:
             roles = ", ".join(sorted(viewer.roles)) or "none"
             return self._deny(view, f"the viewer (roles: {roles}) matches no grant of {view} → denied")
-        details = frozenset(detail for _, grant in held for detail in grant.details)
-        explain = tuple(
-            self._rules.explain(
-                (view, index), f"the viewer {grant.describe(subject)} → {view} allowed{_with(grant.details)}"
-            )
-            for index, grant in held
-        )
+        details = held[0].details if len(held) == 1 else frozenset().union(*(grant.details for grant in held))
+        explain = tuple(self._rules.explain(grant.path, grant.because(subject)) for grant in held)
         return AccessDecision(True, details, explain)
 
     def _deny(self, view: str, message: str) -> AccessDecision:
         return AccessDecision(False, frozenset(), (self._rules.explain(view, message),))
+
+
+class _ReadyGrant:
+    """A grant of a view with its test, its rule path and its words prepared."""
+
+    __slots__ = ("path", "role", "relation", "details", "_words", "_allowed")
+
+    def __init__(self, view: str, index: int, grant: Grant) -> None:
+        self.path = (view, index)
+        self.role = grant.role
+        self.relation = None if grant.relation is None else _RELATIONS[grant.relation][1]
+        self.details = frozenset(grant.details)
+        self._words = grant.describe(Subject("{user}", "{cohort}", "{sponsor}"))  # the subject filled in later
+        self._allowed = f" → {view} allowed{_with(grant.details)}"
+
+    def holds(self, viewer: Viewer, subject: Subject) -> bool:
+        if self.role is not None and self.role not in viewer.roles:
+            return False
+        return self.relation is None or self.relation(viewer, subject)
+
+    def because(self, subject: Subject) -> str:
+        words = self._words.format(user=subject.user_id, cohort=subject.cohort_id, sponsor=subject.sponsor_id)
+        return f"the viewer {words}{self._allowed}"
 
 
 def _with(details: tuple[str, ...]) -> str:

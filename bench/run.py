@@ -142,54 +142,6 @@ def run_measured(command: list[str], stdout: Path | None = None) -> tuple[float,
     return float(elapsed), float(peak)
 
 
-def run_sampled(command: list[str], stdout: Path | None = None, every: float = 0.02) -> tuple[float, float]:
-    """Wall seconds and the peak of the memory of a command and all its processes (MiB).
-
-    The memory is the sum of each process's proportional set size (PSS), sampled: worker processes
-    share the parent's pages, which their RSS figures would count once each.
-    """
-    out = stdout.open("w") if stdout else subprocess.DEVNULL
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=ENVIRONMENT)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, sum(_pss_kib(pid) for pid in _tree(process.pid)))
-        time.sleep(every)
-    elapsed = time.perf_counter() - start
-    if stdout:
-        out.close()
-    if process.returncode not in (0, 1):
-        raise RuntimeError(f"{command} exited {process.returncode}")
-    return elapsed, peak / 1024
-
-
-def _tree(root: int) -> list[int]:
-    """The process and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, ()))
-    return found
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass  # the process ended between two looks
-    return 0
-
-
 def baseline_lines_per_second(lines: list[str]) -> float:
     """The hand-written baseline's own JSONL → JSONL rate in this process: parse, decide, write JSON."""
     start = time.perf_counter()
@@ -235,21 +187,12 @@ def measure_analytics(sizes: Sizes, workdir: Path) -> dict[str, Figure]:
         elapsed, peak = run_measured(command)
         times.append(elapsed)
         peaks.append(peak)
-    two_times, two_peaks = [], []
-    for _ in range(max(1, sizes.repeats - 2)):
-        elapsed, peak = run_sampled([*command, "--workers", "2"])
-        two_times.append(elapsed)
-        two_peaks.append(peak)
     few = workdir / "few.jsonl"
     make_cohort.write(few, sizes.analytics_learners, sizes.analytics_learners)
     small_peak = run_measured([*command[:4], str(few), *command[5:]])[1]
     return {
         "analytics_time": Figure(f"analytics over {sizes.analytics_results:,} results", tuple(times), "s"),
         "analytics_rss": Figure("  its peak RSS", tuple(peaks), "MiB"),
-        "analytics_time_2": Figure(
-            f"analytics over {sizes.analytics_results:,} results, --workers 2", tuple(two_times), "s"
-        ),
-        "analytics_rss_2": Figure("  its peak memory, all processes (sum of PSS)", tuple(two_peaks), "MiB"),
         "analytics_rss_tenth": Figure(
             f"  peak RSS over {sizes.analytics_learners:,} results of the same learners", (small_peak,), "MiB"
         ),
@@ -292,8 +235,6 @@ TARGETS = {
     "batch_ratio": ("≥ 1.7×", lambda value: value >= 1.7),
     "analytics_time": ("≤ 4 s", lambda value: value <= 4),
     "analytics_rss": ("≤ 128 MiB", lambda value: value <= 128),
-    "analytics_time_2": ("≤ 4 s", lambda value: value <= 4),
-    "analytics_rss_2": ("≤ 128 MiB", lambda value: value <= 128),
     "from_rules": ("≤ 50 ms", lambda value: value <= 50),
     "help": ("≤ 250 ms", lambda value: value <= 250),
 }

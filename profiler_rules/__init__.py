@@ -38,7 +38,6 @@ __all__ = [
     "ProfilerRulesError",
     "Rules",
     "RulesError",
-    "ResultStream",
     "RulesetStamp",
     "RuleViolation",
     "Subject",
@@ -59,7 +58,6 @@ _HOMES = {
     "Outcome": "engine",
     "Rules": "engine",
     "RuleViolation": "engine",
-    "ResultStream": "folding",
     "FieldError": "errors",
     "InvalidInputError": "errors",
     "PluginLoadError": "errors",
@@ -98,7 +96,6 @@ if TYPE_CHECKING:
     from .core.dispatcher import Catalogs, Dispatcher
     from .core.engine import Context, Engine, Outcome, Rules, RuleViolation
     from .core.errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
-    from .core.folding import ResultStream
     from .core.hookspecs import hookimpl
     from .core.models import (
         AggregateReport,

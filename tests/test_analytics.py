@@ -277,6 +277,17 @@ def test_the_command_line_reports_invalid_lines(tmp_path: Path) -> None:
     assert "profiler-rules: warning: result #2 left out: invalid profiler result" in run.stderr
 
 
+def test_a_line_that_is_not_utf8_is_that_lines_error(tmp_path: Path) -> None:
+    source = tmp_path / "results.jsonl"
+    good = b'{"session_id": "a", "user_id": "a", "status": "locked"}\n'
+    source.write_bytes(good + b'{"session_id": "\xff", "user_id": "b"}\n' + good.replace(b'"a"', b'"c"'))
+    run = run_cli("analytics", str(source), "--viewer", json.dumps(ADMIN))
+    assert run.code == 1 and "Traceback" not in run.stderr
+    report = run.json()
+    assert (report["results_read"], report["results_invalid"], report["output"]["profiled"]) == (3, 1, 2)
+    assert "result #2 left out" in run.stderr
+
+
 PEAK_SCRIPT = """
 import resource, sys
 from profiler_rules import Dispatcher

@@ -19,7 +19,6 @@ def test_the_benchmark_runs_in_smoke_mode() -> None:
         "hand-written baseline JSONL",
         "--workers 2",
         "analytics over",
-        "sum of PSS",
         "Dispatcher.from_rules()",
         "--help",
     ):

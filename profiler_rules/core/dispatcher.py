@@ -6,7 +6,7 @@ import importlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
-from .folding import ResultStream
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -355,14 +354,11 @@ class Dispatcher:
         results: Iterable[ProfilerResult | Mapping[str, Any] | str | bytes],
         *,
         viewer: Viewer | Mapping[str, Any] | None = None,
-        workers: int = 1,
         **query: Any,
     ) -> AggregateReport:
         """Run one engine over many results, read once; see :meth:`analytics` for the dashboards.
 
         Invalid results are counted, named in the warnings and left out; they do not stop the pass.
-        With ``workers > 1``, an engine that folds its results (see :class:`ResultStream`) reads them
-        on that many processes.
 
         :raises InvalidInputError: for an invalid viewer or query.
         :raises ProfilerRulesError: when no loaded engine of that name answers over many results.
@@ -374,7 +370,7 @@ class Dispatcher:
         checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
         context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
-        stream = ResultStream(results, workers=workers)
+        stream = _ResultStream(results)
         try:
             outcome = item.engine.aggregate(stream, ruleset.rules[engine], context, checked_query)
         except Exception as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
@@ -413,16 +409,13 @@ class Dispatcher:
         roster: Iterable[Mapping[str, Any]] | None = None,
         date_from: date | str | None = None,
         date_to: date | str | None = None,
-        workers: int = 1,
     ) -> AggregateReport:
         """Cohort and enterprise (sponsor) dashboards over ``results``, any iterable, read once.
 
         Each learner counts once, by their latest complete result completed from ``date_from`` to
         ``date_to`` (which includes its whole day). ``roster`` (``[{user_id, cohort_id, sponsor_id,
         name, email}]``) gives the enrolled learners; without it enrolment figures are ``None``.
-        A viewer the access rules do not allow gets status ``denied`` and no data. With ``workers > 1``
-        the results are validated and read on that many processes (results then must be picklable:
-        JSON lines, mappings or results), for the same answer.
+        A viewer the access rules do not allow gets status ``denied`` and no data.
 
         :raises InvalidInputError: for an invalid viewer, roster or date.
         """
@@ -435,7 +428,6 @@ class Dispatcher:
             roster=None if roster is None else list(roster),
             date_from=date_from,
             date_to=date_to,
-            workers=workers,
         )
 
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> _Answer:
@@ -477,6 +469,33 @@ _build_report = DispatchReport.__pydantic_validator__.validate_python
 
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: environ[name] for name in (LOAD_PLUGINS_VARIABLE, DISABLED_PLUGINS_VARIABLE) if name in environ}
+
+
+_LISTED_PROBLEMS = 20
+
+
+class _ResultStream:
+    """Validates results one at a time as an engine reads them, counting and naming the invalid ones."""
+
+    def __init__(self, results: Iterable[Any]) -> None:
+        self._results = results
+        self.read = 0
+        self.invalid = 0
+        self._problems: list[str] = []
+
+    def __iter__(self) -> Iterator[ProfilerResult]:
+        for number, raw in enumerate(self._results, start=1):
+            self.read = number
+            try:
+                yield validate_input(ProfilerResult, raw, "profiler result")
+            except InvalidInputError as error:
+                self.invalid += 1
+                if len(self._problems) < _LISTED_PROBLEMS:
+                    self._problems.append(f"result #{number} left out: {error}")
+
+    def problems(self) -> tuple[str, ...]:
+        more = self.invalid - len(self._problems)
+        return (*self._problems, *([f"... and {more} more invalid result(s)"] if more > 0 else []))
 
 
 def _catalog_readers(engines: Iterable[LoadableEngine]) -> dict[str, TypeAdapter[Any]]:

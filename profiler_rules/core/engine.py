@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -15,7 +15,6 @@ from .yamlfile import JsonPath, format_path
 
 if TYPE_CHECKING:
     from .access import AccessDecision, AccessPolicy, Subject
-    from .folding import ResultStream
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 _MAX_CITED = 4096
@@ -160,13 +159,10 @@ class Engine:
         """The decision in a few words, for ``profiler-rules explain`` ("max difficulty 2 (Intermediate)")."""
         return None
 
-    def aggregate(self, results: ResultStream, rules: Rules[Any], context: Context, query: Any) -> Outcome:
+    def aggregate(self, results: Iterable[ProfilerResult], rules: Rules[Any], context: Context, query: Any) -> Outcome:
         """Answer over many results, read once, for an engine with an ``aggregate_query``.
 
         ``results`` yields validated results; invalid ones are counted and reported by the core. Keep
-        memory bounded by what the answer needs (per learner), never by the number of results. An
-        answer that does not depend on the order of the results can read them with
-        ``results.fold(fold, merge, *args)``, which the core spreads over worker processes when the
-        host asks for them.
+        memory bounded by what the answer needs (per learner), never by the number of results.
         """
         raise NotImplementedError(f"engine '{self.name}' does not aggregate")

@@ -131,7 +131,6 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     analytics.add_argument(
         "--to", dest="date_to", metavar="DATE", help="results completed on or before DATE, all of it"
     )
-    _workers_option(analytics, "read the results on N processes, for the same answer")
     _example_option(analytics, f"the bundled example cohort, roster and viewer (cohort {EXAMPLE_COHORT} by default)")
 
 

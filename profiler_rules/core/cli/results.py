@@ -20,6 +20,7 @@ from .common import (
     load_catalogs,
     load_viewer,
     open_input,
+    open_lines,
     other_rules,
     print_json,
     read_json_file,
@@ -108,7 +109,7 @@ def run_analytics(args: argparse.Namespace) -> int:
     viewer = load_viewer(args.viewer, example.get("viewer"))
     cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
     roster = read_json_file(args.roster or example.get("roster"), "roster")
-    with open_input(source) as stream:
+    with open_lines(source) as stream:
         try:
             report = dispatcher.analytics(
                 (line for line in stream),
@@ -118,7 +119,6 @@ def run_analytics(args: argparse.Namespace) -> int:
                 roster=roster,
                 date_from=args.date_from,
                 date_to=args.date_to,
-                workers=args.workers,
             )
         except InvalidInputError as error:
             raise CommandError(str(error)) from None

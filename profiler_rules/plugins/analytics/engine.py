@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
@@ -25,7 +25,6 @@ from profiler_rules import (
     ItemId,
     Outcome,
     ProfilerResult,
-    ResultStream,
     Rules,
     RuleViolation,
     Subject,
@@ -258,7 +257,7 @@ class AnalyticsEngine(Engine):
         return Outcome(row, (*decision.explain, because))
 
     def aggregate(
-        self, results: ResultStream, rules: Rules[AnalyticsRules], context: Context, query: AnalyticsQuery
+        self, results: Iterable[ProfilerResult], rules: Rules[AnalyticsRules], context: Context, query: AnalyticsQuery
     ) -> Outcome:
         explain: list[Explanation] = []
         for view, subject in _views(query):
@@ -267,7 +266,7 @@ class AnalyticsEngine(Engine):
                 return Outcome.denied(decision.explain[0])  # before reading a single result
             explain.extend(decision.explain)
         members = _members(query)
-        state = results.fold(_read, _merge, query, members)  # each learner's latest: any order, any share
+        state = _read(results, query, members)
         dashboard, warnings = _dashboard(state, query, members, rules)
         explain.extend(_summary(state, rules))
         return Outcome(dashboard, explain, warnings)
@@ -310,78 +309,61 @@ def _window(query: AnalyticsQuery) -> tuple[datetime | None, datetime | None]:
 def _read(
     results: Iterable[ProfilerResult], query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None
 ) -> _Pass:
-    # This loop runs once per result of a cohort (a million, for a large one): the scope test and the
-    # date window are decided once, and a result that is not the learner's latest costs a comparison.
-    state = _Pass()
-    latest = state.latest
+    # This loop runs once per result of a cohort (a million, for a large one): the scope and the date
+    # window are decided once, counts are kept in locals, and a result that is not its learner's
+    # latest costs one comparison.
+    latest: dict[str, _Latest] = {}
+    incomplete = outside = undated = counted = 0
     start, end = _window(query)
     dated = start is not None or end is not None
-    in_scope = _scope_test(query, members)
+    cohort, sponsor = query.cohort_id, query.sponsor_id
     for result in results:
         if not result.is_complete:
-            state.incomplete += 1
+            incomplete += 1
             continue
-        if not in_scope(result):
-            state.outside += 1
+        if members is not None:
+            if result.user_id not in members:
+                outside += 1
+                continue
+        elif (cohort is not None and result.cohort_id != cohort) or (
+            sponsor is not None and result.sponsor_id != sponsor
+        ):
+            outside += 1
             continue
         when = result.completed_at
         if when is None:
             if dated:
-                state.undated += 1
+                undated += 1
                 continue
-            when = _NEVER
         elif (start is not None and when < start) or (end is not None and when >= end):
-            state.outside += 1
+            outside += 1
             continue
-        state.counted += 1
+        counted += 1
         # Ties on completion time go to the greater session id, so the order of the input never matters.
-        order = (when, result.session_id)
+        order = (_NEVER if when is None else when, result.session_id)
         kept = latest.get(result.user_id)
         if kept is None or kept.order < order:
             latest[result.user_id] = _latest(order, result)
-    return state
-
-
-def _merge(states: Sequence[_Pass]) -> _Pass:
-    """The passes over shares of the results as one pass over them all (into the first, to hold less)."""
-    merged, *others = states
-    for state in others:
-        merged.incomplete += state.incomplete
-        merged.outside += state.outside
-        merged.undated += state.undated
-        merged.counted += state.counted
-        for user, item in state.latest.items():
-            kept = merged.latest.get(user)
-            if kept is None or kept.order < item.order:
-                merged.latest[user] = item
-    return merged
-
-
-_NEVER = datetime.min.replace(tzinfo=UTC)
-"""The completion time of a result without one: before every other."""
-
-
-def _scope_test(
-    query: AnalyticsQuery, members: Mapping[str, list[RosterEntry]] | None
-) -> Callable[[ProfilerResult], bool]:
-    """Whether a result is in the query's scope: its learner is on the roster, or its cohort and sponsor match."""
-    if members is not None:
-        return lambda result: result.user_id in members
-    return lambda result: _in_scope(result.cohort_id, result.sponsor_id, query)
+    return _Pass(latest, incomplete, outside, undated, counted)
 
 
 def _latest(order: tuple[datetime, str], result: ProfilerResult) -> _Latest:
     # Tracks and strengths are a few words repeated for every learner: interned, they are stored once.
+    scores, track = result.scores, result.recommended_track
     return _Latest(
-        order=order,
-        session_id=result.session_id,
-        completed_at=result.completed_at,
-        aptitude=result.scores.aptitude,
-        overall=result.scores.overall,
-        track=None if result.recommended_track is None else sys.intern(result.recommended_track),
-        strengths=tuple(sys.intern(strength) for strength in result.strengths),
-        cohort_id=result.cohort_id,
+        order,
+        result.session_id,
+        result.completed_at,
+        scores.aptitude,
+        scores.overall,
+        None if track is None else sys.intern(track),
+        tuple(map(sys.intern, result.strengths)),
+        result.cohort_id,
     )
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+"""The completion time of a result without one: before every other."""
 
 
 def _dashboard(

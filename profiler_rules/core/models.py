@@ -188,45 +188,40 @@ Name = Annotated[str, Field(max_length=MAX_ID)]
 Names = Annotated[tuple[Annotated[str, Field(max_length=MAX_TEXT)], ...], Field(max_length=MAX_ITEMS)]
 
 
-def _bounded_json(value: Any) -> Any:
-    """Check free-form JSON without recursion: JSON types only, at most 16 deep and 1,000 values,
-    strings of at most 10,000 characters."""
-    if not isinstance(value, Mapping):
-        return value  # pydantic reports the wrong type
-    count = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        count += 1
-        if count > MAX_FREE_FORM_VALUES:
-            raise ValueError(f"holds more than {MAX_FREE_FORM_VALUES} values")
-        if depth > MAX_FREE_FORM_DEPTH:
-            raise ValueError(f"is nested deeper than {MAX_FREE_FORM_DEPTH} levels")
-        if isinstance(item, Mapping):
-            if not all(isinstance(key, str) for key in item):
-                raise ValueError("has a key that is not text")
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str):
-            if len(item) > MAX_TEXT:
-                raise ValueError(f"holds text longer than {MAX_TEXT} characters")
-        elif isinstance(item, float) and not math.isfinite(item):
+def _read_free_form(value: dict[str, Any]) -> FrozenDict:
+    """Check free-form JSON and make it read-only, in one pass: JSON types only, at most 16 deep and
+    1,000 values, strings of at most 10,000 characters. pydantic has read the top level as a dict,
+    without looking deeper."""
+    budget = [MAX_FREE_FORM_VALUES]
+    return _frozen_json(value, 1, budget)
+
+
+def _frozen_json(item: Any, depth: int, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"holds more than {MAX_FREE_FORM_VALUES} values")
+    if depth > MAX_FREE_FORM_DEPTH:  # checked before going deeper, so recursion stays shallow
+        raise ValueError(f"is nested deeper than {MAX_FREE_FORM_DEPTH} levels")
+    if isinstance(item, str):
+        if len(item) > MAX_TEXT:
+            raise ValueError(f"holds text longer than {MAX_TEXT} characters")
+        return item
+    if item is None or isinstance(item, bool | int):
+        return item
+    if isinstance(item, float):
+        if not math.isfinite(item):
             raise ValueError("holds a number that is not finite")
-        elif item is not None and not isinstance(item, bool | int | float):
-            raise ValueError(f"holds a {type(item).__name__}, which is not JSON")
-    return value
+        return item
+    if isinstance(item, Mapping):
+        if not all(isinstance(key, str) for key in item):
+            raise ValueError("has a key that is not text")
+        return FrozenDict({key: _frozen_json(child, depth + 1, budget) for key, child in item.items()})
+    if isinstance(item, list | tuple):
+        return tuple(_frozen_json(child, depth + 1, budget) for child in item)
+    raise ValueError(f"holds a {type(item).__name__}, which is not JSON")
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return FrozenDict({key: _freeze(child) for key, child in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(child) for child in value)
-    return value
-
-
-FreeForm = Annotated[dict[str, Any], BeforeValidator(_bounded_json), AfterValidator(_freeze)]
+FreeForm = Annotated[dict[str, Any], AfterValidator(_read_free_form)]
 """Free-form JSON (the future-you persona): bounded, and read-only once read."""
 
 

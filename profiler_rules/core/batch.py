@@ -110,8 +110,8 @@ def dispatch_blocks(
     """:func:`dispatch_lines` as blocks of encoded records, ready to write to a binary file.
 
     One process dispatches and yields line by line. With workers, each worker encodes its chunk's
-    records into one block: the parent then only reads lines and writes bytes, rather than encoding
-    every report itself, which on two cores would take a third of one from the workers.
+    records into one block: the parent, which shares the machine's cores with them, then only reads
+    lines and writes bytes rather than encoding every report itself.
     """
     prepared = dispatcher.prepare_catalogs(catalogs)
     if workers <= 1:

@@ -46,7 +46,7 @@ class Sizes:
 FULL = Sizes(
     latency_calls=5_000,
     repeats=5,
-    batch_lines=20_000,
+    batch_lines=100_000,  # long enough that starting up (the cold-start rows) is a small part of a run
     analytics_results=1_000_000,
     analytics_learners=100_000,
     cold_runs=10,

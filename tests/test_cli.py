@@ -163,10 +163,13 @@ def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None
     lines[500] = ""
     lines[600] = '{"session_id": "\\ud800", "user_id": "u"}'  # a lone surrogate: valid JSON, not valid UTF-8
     source = write_lines(tmp_path / "results.jsonl", lines)
+    spool = tmp_path / "tmp"  # where the workers spool their records
+    spool.mkdir()
     one = run_cli("dispatch", str(source))
-    two = run_cli("dispatch", str(source), "--workers", "2")
+    two = run_cli("dispatch", str(source), "--workers", "2", env={"TMPDIR": str(spool)})
     assert (one.code, two.code) == (1, 1)
     assert one.stdout == two.stdout
+    assert not list(spool.iterdir())  # and nothing is left behind
     assert len(two.stdout.splitlines()) == 700
     assert json.loads(two.stdout.splitlines()[10])["line"] == 11
     assert json.loads(two.stdout.splitlines()[600])["session_id"] == "\ud800"

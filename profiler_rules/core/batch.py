@@ -4,13 +4,15 @@ Each worker process rebuilds the dispatcher from a small picklable :class:`Dispa
 directory, plugins, digest) rather than receiving it pickled, so the same spec can fan work out to
 whatever job system a host already runs. Lines travel in chunks, and only a bounded window of chunks is
 ever in flight, so memory stays flat however long the input: ``Pool.imap`` would read the whole input
-ahead into its task queue.
+ahead into its task queue. Workers write each chunk's records to a file of a temporary spool directory,
+which the parent reads back in order and deletes.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -119,16 +121,34 @@ def dispatch_blocks(
             record, kind = dispatch_line(dispatcher, number, line.rstrip("\r\n"), prepared, viewer)
             yield Block(_encode(f"{record}\n"), (kind,))
         return
-    window: deque[Future[Block]] = deque()
-    with ProcessPoolExecutor(
-        workers, initializer=_start_worker, initargs=(dispatcher.spec(), viewer, prepared)
-    ) as pool:
+    window: deque[Future[_Spooled]] = deque()
+    with (
+        tempfile.TemporaryDirectory(prefix="profiler-rules-") as spool,
+        ProcessPoolExecutor(
+            workers, initializer=_start_worker, initargs=(dispatcher.spec(), viewer, prepared, Path(spool))
+        ) as pool,
+    ):
         for chunk in _chunks(lines, first_line):
             window.append(pool.submit(_work, chunk))
             if len(window) >= workers * CHUNKS_IN_FLIGHT_PER_WORKER:
-                yield window.popleft().result()
+                yield window.popleft().result().unspool()
         while window:
-            yield window.popleft().result()
+            yield window.popleft().result().unspool()
+
+
+@dataclass(frozen=True, slots=True)
+class _Spooled:
+    """A worker's block, written to a file of the spool directory rather than sent back through a pipe:
+    multiprocessing would copy its megabytes several times over, in a parent that shares the cores
+    with the workers (two workers on 100,000 lines: 1.57× one worker through pipes, 1.75× spooled)."""
+
+    path: Path
+    kinds: tuple[str, ...]
+
+    def unspool(self) -> Block:
+        data = self.path.read_bytes()
+        self.path.unlink()
+        return Block(data, self.kinds)
 
 
 def _encode(records: str) -> bytes:
@@ -146,26 +166,27 @@ def _chunks(lines: Iterable[str], first_line: int) -> Iterator[tuple[int, list[s
         start += len(chunk)
 
 
-_worker: tuple[Dispatcher, Catalogs, Viewer | None] | None = None
+_worker: tuple[Dispatcher, Catalogs, Viewer | None, Path] | None = None
 
 
-def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs) -> None:
+def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs, spool: Path) -> None:
     from .dispatcher import Dispatcher
 
     global _worker
-    _worker = (Dispatcher.from_spec(spec), catalogs, viewer)
+    _worker = (Dispatcher.from_spec(spec), catalogs, viewer, spool)
 
 
-def _work(chunk: tuple[int, list[str]]) -> Block:
+def _work(chunk: tuple[int, list[str]]) -> _Spooled:
     assert _worker is not None, "the worker was not started"
-    dispatcher, catalogs, viewer = _worker
+    dispatcher, catalogs, viewer, spool = _worker
     start, lines = chunk
     records = [
         dispatch_line(dispatcher, number, line.rstrip("\r\n"), catalogs, viewer)
         for number, line in enumerate(lines, start=start)
     ]
-    data = _encode("".join(f"{record}\n" for record, _ in records))
-    return Block(data, tuple(kind for _, kind in records))
+    path = spool / f"{start}.jsonl"
+    path.write_bytes(_encode("".join(f"{record}\n" for record, _ in records)))
+    return _Spooled(path, tuple(kind for _, kind in records))
 
 
 def records_done(output: Path) -> int:

@@ -161,6 +161,26 @@ def test_an_engine_that_raises_is_an_error_in_its_own_report(
     assert "engine 'raising' of plugin 'RaisingPlugin' failed on session s-1" in caplog.text
 
 
+def test_an_answer_a_report_can_not_hold_is_an_error_in_its_own_report(site: Path, tmp_path: Path) -> None:
+    faulty = load_faulty(site)
+    names = ("misshapen_explanation", "misshapen_warning", "misshapen_status")
+    dispatcher = Dispatcher.from_rules(
+        faulty_rules(tmp_path, *names), plugins=[faulty.MisshapenPlugin()], entry_points=False
+    )
+    report = dispatcher.dispatch(result(difficulty_selection="elite"))
+    errors = {name: report.engines[name].error for name in names}
+    assert errors == {
+        "misshapen_explanation": "engine 'misshapen_explanation' of plugin 'MisshapenPlugin' returned an answer a "
+        "report can not hold: explain.0: Input should be a dictionary or an instance of Explanation "
+        "(got 'the rules said so')",
+        "misshapen_warning": "engine 'misshapen_warning' of plugin 'MisshapenPlugin' returned an answer a report "
+        "can not hold: warnings.0: Input should be a valid string (got 404)",
+        "misshapen_status": "engine 'misshapen_status' of plugin 'MisshapenPlugin' returned an answer a report "
+        "can not hold: status: Input should be 'ok', 'skipped', 'denied' or 'error' (got 'maybe')",
+    }
+    assert report.engines["missions"].output.max_difficulty == 4  # the other engines still answer
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [

@@ -22,6 +22,7 @@ from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRule
 from .models import (
     AggregateReport,
     DispatchReport,
+    EngineReport,
     Explanation,
     ProfilerResult,
     Viewer,
@@ -280,11 +281,17 @@ class Dispatcher:
             ruleset.access,
         )
         engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
-        # One validation builds the report with its engine reports: one model call per engine would
-        # cost half as much again as the whole of it.
-        return _build_report(
-            {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp, "engines": engines}
-        )
+        report = {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp}
+        try:
+            # One validation builds the report with its engine reports: one model call per engine
+            # would cost half as much again as the whole of it.
+            return _build_report({**report, "engines": engines})
+        except ValidationError:
+            # An engine answered with something a report can not hold (an explanation that is not an
+            # Explanation, say): that answer becomes the engine's error, and the others stand.
+            return _build_report(
+                {**report, "engines": {name: self._held(name, answer) for name, answer in engines.items()}}
+            )
 
     def status(self) -> DispatcherStatus:
         """The rule set serving now (digest, version, when it was loaded) and the last reload's error."""
@@ -456,6 +463,18 @@ class Dispatcher:
             "warnings": outcome.warnings,
         }
 
+    def _held(self, engine: str, answer: _Answer) -> _Answer:
+        """An engine's answer if a report can hold it, else an error naming the engine and the field."""
+        try:
+            _check_answer(answer)
+        except ValidationError as error:
+            problem = "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+            return {
+                "status": "error",
+                "error": f"{self._who(engine)} returned an answer a report can not hold: {problem}",
+            }
+        return answer
+
     def _who(self, engine: str) -> str:
         owner = self._owners.get(engine)
         return f"engine '{engine}'" if owner in (None, engine) else f"engine '{engine}' of plugin '{owner}'"
@@ -465,6 +484,7 @@ _NO_CATALOGS = Catalogs({})
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
+_check_answer = EngineReport.__pydantic_validator__.validate_python
 
 
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from .engine import Rules, RuleViolation
-from .models import Explanation, Role, Viewer
+from .models import Explanation, ProfilerResult, Role, Viewer
 
 Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", "own_sponsor"]
 
@@ -32,6 +32,11 @@ class Subject:
     user_id: str | None = None
     cohort_id: str | None = None
     sponsor_id: str | None = None
+
+    @classmethod
+    def of_result(cls, result: ProfilerResult) -> Subject:
+        """A result's learner, in the result's cohort and sponsor: what per-result views are checked for."""
+        return cls(result.user_id, result.cohort_id, result.sponsor_id)
 
 
 _RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
@@ -54,11 +59,6 @@ class Grant(BaseModel):
     role: Role | None = None
     relation: Relation | None = None
     details: tuple[str, ...] = ()
-
-    def holds(self, viewer: Viewer, subject: Subject) -> bool:
-        if self.role is not None and self.role not in viewer.roles:
-            return False
-        return self.relation is None or _RELATIONS[self.relation][1](viewer, subject)
 
     def describe(self, subject: Subject) -> str:
         words = []

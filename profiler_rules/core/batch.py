@@ -84,6 +84,11 @@ def dispatch_lines(
     dispatcher from :meth:`Dispatcher.spec`; the viewer and catalogs travel to them once, pickled.
     ``first_line`` numbers the first line given (when resuming after lines already done).
     """
+    if workers <= 1:
+        prepared = dispatcher.prepare_catalogs(catalogs)
+        for number, line in enumerate(lines, start=first_line):
+            yield dispatch_line(dispatcher, number, line.rstrip("\r\n"), prepared, viewer)
+        return
     for block in dispatch_blocks(
         dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=workers, first_line=first_line
     ):
@@ -115,12 +120,11 @@ def dispatch_blocks(
     records into one block: the parent, which shares the machine's cores with them, then only reads
     lines and writes bytes rather than encoding every report itself.
     """
-    prepared = dispatcher.prepare_catalogs(catalogs)
     if workers <= 1:
-        for number, line in enumerate(lines, start=first_line):
-            record, kind = dispatch_line(dispatcher, number, line.rstrip("\r\n"), prepared, viewer)
+        for record, kind in dispatch_lines(dispatcher, lines, viewer=viewer, catalogs=catalogs, first_line=first_line):
             yield Block(_encode(f"{record}\n"), (kind,))
         return
+    prepared = dispatcher.prepare_catalogs(catalogs)
     window: deque[Future[_Spooled]] = deque()
     with (
         tempfile.TemporaryDirectory(prefix="profiler-rules-") as spool,

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ..dispatcher import Catalogs, Dispatcher
@@ -90,23 +90,14 @@ def input_source(given: str | None, example: bool, example_key: str, command: st
     return source
 
 
-def open_input(source: Any) -> TextIO:
+def open_input(source: Any, *, binary: bool = False) -> Any:
+    """INPUT (or standard input for ``-``), as text, or as bytes for JSON Lines that only pydantic reads:
+    it parses UTF-8 itself, so a line that is not UTF-8 becomes that line's error rather than the end of
+    the run."""
     if source == "-":
-        return sys.stdin
+        return sys.stdin.buffer if binary else sys.stdin
     try:
-        return open(str(source), encoding="utf-8")  # noqa: SIM115 - the caller closes it
-    except OSError as error:
-        raise CommandError(f"cannot read {source}: {error.strerror or error}") from None
-
-
-def open_lines(source: Any) -> BinaryIO:
-    """INPUT as bytes, for JSON Lines that only pydantic reads: it parses UTF-8 itself, a line that is
-    not UTF-8 becomes that line's error rather than the end of the run, and bytes cost nothing to decode
-    or to send to a worker process."""
-    if source == "-":
-        return sys.stdin.buffer
-    try:
-        return open(str(source), "rb")  # noqa: SIM115 - the caller closes it
+        return open(str(source), "rb") if binary else open(str(source), encoding="utf-8")  # noqa: SIM115 - the caller closes it
     except OSError as error:
         raise CommandError(f"cannot read {source}: {error.strerror or error}") from None
 

@@ -20,7 +20,6 @@ from .common import (
     load_catalogs,
     load_viewer,
     open_input,
-    open_lines,
     other_rules,
     print_json,
     read_json_file,
@@ -109,7 +108,7 @@ def run_analytics(args: argparse.Namespace) -> int:
     viewer = load_viewer(args.viewer, example.get("viewer"))
     cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
     roster = read_json_file(args.roster or example.get("roster"), "roster")
-    with open_lines(source) as stream:
+    with open_input(source, binary=True) as stream:
         try:
             report = dispatcher.analytics(
                 (line for line in stream),

@@ -239,7 +239,7 @@ class AnalyticsEngine(Engine):
         return f"readiness {output.readiness or 'unknown'}"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[AnalyticsRules], context: Context) -> Outcome:
-        decision = context.check_access(COHORT_VIEW, Subject(result.user_id, result.cohort_id, result.sponsor_id))
+        decision = context.check_access(COHORT_VIEW, Subject.of_result(result))
         if not decision.allowed:
             return Outcome.denied(decision.explain[0])
         if not result.is_complete:

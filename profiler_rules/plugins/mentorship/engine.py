@@ -146,7 +146,7 @@ class MentorshipEngine(Engine):
         return "mentee view, anti-cheat included" if isinstance(output, MenteeViewWithAntiCheat) else "mentee view"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[MentorshipRules], context: Context) -> Outcome:
-        decision = context.check_access(VIEW, Subject(result.user_id, result.cohort_id, result.sponsor_id))
+        decision = context.check_access(VIEW, Subject.of_result(result))
         if not decision.allowed:
             return Outcome.denied(decision.explain[0])
         if not result.is_complete:

@@ -282,7 +282,9 @@ def _locate(kinds: list[_Kind], directory: Path | None, ignored: set[str], probl
         if name in names:
             found.append(_Source(kind, root / name, display, root))
         elif kind.when_missing == "default":
-            found.append(_Source(kind, kind.default, _packaged(kind.default), None, _stand_in(kind, directory, display)))
+            found.append(
+                _Source(kind, kind.default, _packaged(kind.default), None, _stand_in(kind, directory, display))
+            )
         elif kind.when_missing == "problem":
             problems.append(Problem(display, None, None, f"missing rule file of {kind.what}"))
     problems.extend(_unknown_files(directory, names, {kind.stem for kind in kinds}, ignored))
@@ -309,6 +311,7 @@ def _open_directory(directory: Path) -> tuple[Path, frozenset[str]]:
 
     :raises RulesDirectoryError: when it is missing, not a directory or unreadable.
     """
+
     def refused(message: str) -> RulesDirectoryError:
         return RulesDirectoryError([Problem(str(directory), None, None, message)])
 
@@ -522,6 +525,10 @@ def _message(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
         listed = ", ".join(repr(choice) for choice in choices[:_LISTED_CHOICES])
         listed += ", …" if len(choices) > _LISTED_CHOICES else ""
         return f"{shown(instance)} is not one of [{listed}]{_did_you_mean(instance, choices)}"
+    if keyword == "uniqueItems" and isinstance(instance, list):
+        repeated = _first_repeat(instance)
+        if repeated is not _NONE:
+            return f"{shown(repeated)} is listed more than once; remove the repeat"
     if keyword == "minLength" and error.validator_value == 1 and instance == "":
         return "the value is empty; write some text"
     if keyword in ("anyOf", "oneOf") and _only_requires(error.validator_value):
@@ -530,6 +537,20 @@ def _message(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
             return f"needs {names} (or both)" if len(error.validator_value) == 2 else f"needs at least one of {names}"
         return f"needs exactly one of {names}"
     return _bounded(error.message.replace(repr(instance), _described(instance)))
+
+
+_NONE: Any = object()
+
+
+def _first_repeat(items: list[Any]) -> Any:
+    """The first item of a list that an earlier one equals (as JSON Schema compares), or ``_NONE``."""
+    seen: set[str] = set()
+    for item in items:
+        key = json.dumps(item, sort_keys=True)
+        if key in seen:
+            return item
+        seen.add(key)
+    return _NONE
 
 
 def _described(instance: Any) -> str:
@@ -575,9 +596,7 @@ def _type_hint(text: str, wanted: list[str]) -> str:
 
 
 def _missing_message(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
-    name = next(
-        (name for name in error.validator_value if error.message == f"{name!r} is a required property"), None
-    )
+    name = next((name for name in error.validator_value if error.message == f"{name!r} is a required property"), None)
     if name is None:
         return _bounded(error.message)
     subschema = _resolved(root, error.schema.get("properties", {}).get(name))

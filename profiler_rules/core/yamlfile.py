@@ -337,7 +337,7 @@ def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     if line is not None and (
         any(words in problem for words in _INDENTATION) or problem == "did not find expected '-' indicator"
     ):
-        hint = f"check the indentation of line {line}"
+        hint = f"check the indentation of line {line}{_indentation_against_above(text, line)}"
         if "mapping values are not allowed" in problem:
             hint += ", and put a value holding ': ' in quotes"
         return f"invalid YAML: {problem}; {hint}"
@@ -351,6 +351,27 @@ def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     if problem in ("found unknown escape character", "found invalid Unicode character escape code"):
         return f"invalid YAML: {problem}; in double quotes a \\ starts an escape: write \\\\, or use single quotes"
     return f"invalid YAML: {problem}"
+
+
+def _indentation_against_above(text: str, line: int) -> str:
+    """`` (2 spaces; line 31 above has 3)`` when a line is indented unlike the last line of content
+    above it, the usual slip; libyaml's own marks point at the block's start, often the file's top."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    here = _indent(lines[line - 1])
+    for number in range(line - 1, 0, -1):
+        above = lines[number - 1]
+        if above.strip() and not above.lstrip().startswith("#"):
+            width = _indent(above)
+            if width == here:
+                return ""
+            return f" ({here} space{'s' if here != 1 else ''}; line {number} above has {width})"
+    return ""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def _one_line(text: str) -> str:
@@ -377,7 +398,9 @@ class UnreadableFile(Exception):
     """A rules-side file refused before or while reading it; the message says why, for its author."""
 
 
-def read_bounded(path: Path, *, inside: Path | None = None, what: str = "rule files", limit: int = MAX_FILE_BYTES) -> bytes:
+def read_bounded(
+    path: Path, *, inside: Path | None = None, what: str = "rule files", limit: int = MAX_FILE_BYTES
+) -> bytes:
     """The bytes of a file of a rules directory (a rule file, a rule test, a test's result file), read
     so that no such file can leak, hang or exhaust anything.
 

@@ -152,24 +152,35 @@ def test_a_device_inside_the_rules_directory_is_not_read(tmp_path: Path, rules_d
     )
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(f"password: {SECRET}\naptitude:\n  gap_cutoff: 60\n technical_exposure: 1\n", id="indentation"),
-        pytest.param(f"password: {SECRET}\naptitude: [1, 2\n", id="unclosed-list"),
-        pytest.param(f"password: {SECRET}\naptitude: 'open\n", id="unclosed-quote"),
-        pytest.param(f"password: {SECRET}\naptitude: `tick`\n", id="bad-character"),
-        pytest.param(f"aptitude: {{password: {SECRET}, gap_cutoff: 60, x: [{SECRET}]}}\n", id="mapping-instance"),
-    ],
-)
-def test_no_message_quotes_more_than_the_offending_value(text: str, tmp_path: Path, rules_dir: Path) -> None:
-    (rules_dir / "recipes.yaml").write_text(text)
-    run = run_cli("check", "--rules", "rules", "--format", "json", cwd=tmp_path)
-    assert run.code == 1
-    problems = [problem for problem in run.json()["problems"] if problem["file"] == "rules/recipes.yaml"]
-    assert problems and all(problem["line"] for problem in problems)
-    for problem in problems:
-        assert SECRET not in problem["message"], problem
+def test_no_message_quotes_more_than_the_offending_value(tmp_path: Path, rules_dir: Path) -> None:
+    # jsonschema's own messages print the whole instance: a grant with neither role nor relation, a
+    # case with neither result nor result_file, quoted everything else written in them.
+    access = rules_dir / "access.yaml"
+    access.write_text(access.read_text() + f"extra_view:\n  - details: [{SECRET}]\n")
+    (rules_dir / "tests" / "leaky.yaml").write_text(
+        f"cases:\n  - name: no result\n    viewer: {{user_id: {SECRET}}}\n    expect: {{missions: {{status: ok}}}}\n"
+    )
+    # libyaml's syntax errors quote nothing of the file; they stay that way.
+    for name, text in {
+        "missions.yaml": f"password: {SECRET}\nlevels:\n  novice: 1\n beginner: 1\n",
+        "recipes.yaml": f"password: {SECRET}\naptitude: [1, 2\n",
+        "portfolio.yaml": f"password: {SECRET}\ntitle: 'open\n",
+        "leadership.yaml": f"password: {SECRET}\neligibility: `tick`\n",
+    }.items():
+        (rules_dir / name).write_text(text)
+    check = run_cli("check", "--rules", "rules", "--format", "json", cwd=tmp_path)
+    assert check.code == 1
+    problems = check.json()["problems"]
+    assert {problem["file"] for problem in problems} >= {f"rules/{name}" for name in ("access.yaml", "recipes.yaml")}
+    assert all(SECRET not in problem["message"] and problem["line"] for problem in problems), problems
+    (grant,) = [problem for problem in problems if problem["file"] == "rules/access.yaml"]
+    assert grant["message"] == "needs 'role' or 'relation' (or both)"
+    access.write_text(access.read_text().replace(f"extra_view:\n  - details: [{SECRET}]\n", ""))
+    for name in ("missions.yaml", "recipes.yaml", "portfolio.yaml", "leadership.yaml"):
+        shutil.copy(PACKAGED_RULES / name, rules_dir / name)
+    test = run_cli("test", "--rules", "rules", cwd=tmp_path)
+    assert test.code == 2 and SECRET not in test.stdout + test.stderr
+    assert "rules/tests/leaky.yaml:2:5: error: needs exactly one of 'result' or 'result_file' [cases[0]]" in test.stderr
 
 
 def test_a_long_or_multiline_value_is_shown_shortened_on_one_line(rules_dir: Path) -> None:

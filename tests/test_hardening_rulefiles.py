@@ -252,6 +252,12 @@ def test_a_rules_directory_that_is_a_file_or_missing_is_unusable_input(tmp_path:
         Dispatcher.from_rules(tmp_path / "rules", entry_points=False)
     with pytest.raises(RulesDirectoryError, match="no such rules directory"):
         Dispatcher.from_rules(tmp_path / "nowhere", entry_points=False)
+    (tmp_path / "loop").symlink_to("loop")
+    loop = run_cli("check", "--rules", "loop", cwd=tmp_path)
+    assert (loop.code, loop.stderr) == (
+        2,
+        "profiler-rules: error: loop: cannot read the rules directory: Too many levels of symbolic links\n",
+    )
 
 
 def test_a_dangling_link_is_a_problem_at_the_file_not_a_missing_file(tmp_path: Path, rules_dir: Path) -> None:

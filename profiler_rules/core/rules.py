@@ -316,7 +316,8 @@ def _open_directory(directory: Path) -> tuple[Path, frozenset[str]]:
         return RulesDirectoryError([Problem(str(directory), None, None, message)])
 
     try:
-        root = directory.resolve(strict=True)
+        # os.path.realpath, not Path.resolve: a loop of links is an OSError there, a RuntimeError here.
+        root = Path(os.path.realpath(directory, strict=True))
         names = frozenset(os.listdir(root))
     except FileNotFoundError:
         raise refused("no such rules directory") from None
@@ -391,18 +392,18 @@ def _load_file(source: _Source, problems: list[Problem]) -> tuple[Rules[Any] | N
     schema_found, more = _schema_findings(kind.validator, document, display, MAX_PROBLEMS)
     # The file's problems, reading and schema alike, as one list: the first ones in file order, and
     # the notice that there are more, last.
-    problems.extend(first_problems([*found, *schema_found], display, more=more))
+    problems.extend(_first_problems([*found, *schema_found], display, more=more))
     if found or schema_found:
         return None, raw
     try:
         settings = kind.model.model_validate(document.data)
     except ValidationError as error:
-        problems.extend(first_problems(_model_problems(error, document, display), display))
+        problems.extend(_first_problems(_model_problems(error, document, display), display))
         return None, raw
     return Rules(settings, display, _lines(document)), raw
 
 
-def first_problems(problems: Sequence[Problem], file: str, *, more: bool = False) -> list[Problem]:
+def _first_problems(problems: Sequence[Problem], file: str, *, more: bool = False) -> list[Problem]:
     """The first :data:`MAX_PROBLEMS` of one file's problems in file order (line, column), and when
     there are more (or ``more`` says the search stopped early), a notice after them, at the last one
     shown, so that it stays last when problems of many files are sorted."""
@@ -423,9 +424,9 @@ def schema_problems(
     validator: jsonschema.protocols.Validator, document: YamlDocument, file: str, *, limit: int = MAX_PROBLEMS
 ) -> list[Problem]:
     """The schema's complaints about a loaded YAML document, each placed at its file:line:col, in file
-    order: at most ``limit`` of them, then a note that there are more (see :func:`first_problems`)."""
+    order: at most ``limit`` of them, then a note that there are more (see :func:`_first_problems`)."""
     found, more = _schema_findings(validator, document, file, limit)
-    return first_problems(found, file, more=more)
+    return _first_problems(found, file, more=more)
 
 
 def _schema_findings(

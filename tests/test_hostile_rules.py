@@ -274,6 +274,27 @@ HOSTILE = [
             ),
         ),
     ),
+    Hostile(
+        "indentation",
+        "missions.yaml",
+        (
+            Expect(
+                "invalid YAML: mapping values are not allowed in this context; check the indentation of line 7 "
+                "(3 spaces; line 6 above has 2)",
+                "   intermediate: 2",
+                16,
+            ),
+        ),
+    ),
+    Hostile(
+        "text_for_numbers",
+        "missions.yaml",
+        (
+            Expect("'1' is not of type 'integer'; remove the quotes [levels.novice]", 'novice: "1"', 11),
+            Expect("'2%' is not of type 'integer'; write the number without % [levels.intermediate]", "2%", 17),
+            Expect("'one' is not of type 'integer' [default_max_difficulty]", "'one'", 25),
+        ),
+    ),
 ]
 
 

@@ -229,11 +229,14 @@ def test_a_rule_file_that_is_a_directory_or_a_fifo_is_a_problem_at_the_file(tmp_
     (rules_dir / "recipes.yaml").unlink()
     _fifo(rules_dir / "recipes.yaml")
     _fifo(rules_dir / "extra.yaml")
+    (rules_dir / "clear\x1b[2J.yaml").write_text("a: 1\n")
     started = time.perf_counter()
     run = run_cli("check", "--rules", "rules", cwd=tmp_path)
     assert time.perf_counter() - started < 30
     assert run.code == 1
     assert run.stdout.splitlines() == [
+        "rules/clear\\x1b[2J.yaml: error: no engine reads this file (engines: analytics, leadership, marketplace, "
+        "mentorship, missions, portfolio, recipes; the core reads access.yaml and ruleset.yaml)",
         "rules/extra.yaml: error: no engine reads this file (engines: analytics, leadership, marketplace, "
         "mentorship, missions, portfolio, recipes; the core reads access.yaml and ruleset.yaml)",
         "rules/missions.yaml: error: this is a directory, not a file; rule files are plain files",

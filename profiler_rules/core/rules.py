@@ -363,7 +363,9 @@ def _unknown_files(directory: Path, names: frozenset[str], known: set[str], igno
             close = difflib.get_close_matches(stem, sorted(known), n=1)
             if close:
                 message += f"; did you mean {close[0]}.yaml?"
-        found.append(Problem(str(directory / name), None, None, message))
+        # A name is shown escaped if it holds control characters: output is one line per problem.
+        shown_name = name if name.isprintable() else repr(name)[1:-1]
+        found.append(Problem(str(directory / shown_name), None, None, message))
     return found
 
 

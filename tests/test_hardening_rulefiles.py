@@ -230,6 +230,7 @@ def test_a_rule_file_that_is_a_directory_or_a_fifo_is_a_problem_at_the_file(tmp_
     _fifo(rules_dir / "recipes.yaml")
     _fifo(rules_dir / "extra.yaml")
     (rules_dir / "clear\x1b[2J.yaml").write_text("a: 1\n")
+    (rules_dir / os.fsdecode(b"not-utf8-\xff.yaml")).write_text("a: 1\n")
     started = time.perf_counter()
     run = run_cli("check", "--rules", "rules", cwd=tmp_path)
     assert time.perf_counter() - started < 30
@@ -240,6 +241,8 @@ def test_a_rule_file_that_is_a_directory_or_a_fifo_is_a_problem_at_the_file(tmp_
         "rules/extra.yaml: error: no engine reads this file (engines: analytics, leadership, marketplace, "
         "mentorship, missions, portfolio, recipes; the core reads access.yaml and ruleset.yaml)",
         "rules/missions.yaml: error: this is a directory, not a file; rule files are plain files",
+        "rules/not-utf8-\\udcff.yaml: error: no engine reads this file (engines: analytics, leadership, "
+        "marketplace, mentorship, missions, portfolio, recipes; the core reads access.yaml and ruleset.yaml)",
         "rules/recipes.yaml: error: this is a named pipe (FIFO), not a regular file; rule files are plain files",
     ]
 

@@ -118,7 +118,8 @@ def test_broken_rules_stop_dispatch_with_their_positions(tmp_path: Path) -> None
     run = run_cli("dispatch", "--example", "--rules", str(rules))
     assert run.code == 2
     assert f"{rules / 'missions.yaml'}:1:9: error: {{}} should be non-empty [levels]" in run.stderr
-    assert "missing rule file of engine 'recipes'" in run.stderr
+    assert f"{rules / 'access.yaml'}: error: missing rule file of the access rules" in run.stderr
+    assert "engine 'recipes'" not in run.stderr, "an engine's missing file is served by its packaged default"
     assert "Traceback" not in run.stderr
 
 

@@ -173,10 +173,12 @@ HOSTILE = [
         "missions.yaml",
         (Expect("the control character U+0000 is not allowed in YAML; is this a binary file?", "5: Master", 12),),
     ),
+    # An engine's missing file is served by its packaged default (a warning); the access rules are the
+    # core's, deny by default, and a rules directory must hold them.
     Hostile(
         "missing_file",
-        "missions.yaml",
-        (Expect("missing rule file of engine 'missions'", placed=False),),
+        "access.yaml",
+        (Expect("missing rule file of the access rules", placed=False),),
         make=lambda: None,
     ),
     Hostile(
@@ -190,7 +192,7 @@ HOSTILE = [
         "recipes.yaml",
         (
             Expect("unknown key 'colour' (allowed: aptitude, behavioral, categories, priority_bands", "colour:", 1),
-            Expect("'gap_cutoff' is a required property", "aptitude:", 1),
+            Expect("missing setting 'gap_cutoff' under 'aptitude'; add it", "aptitude:", 1),
             Expect("unknown key 'gap_cutof' (allowed: gap_cutoff)", "gap_cutof:", 3),
             Expect("unknown key 'label' (allowed: below, priority)", "label:", 5),
             Expect("unknown key 'codes' (allowed: aliases, skill_codes)", "    codes:", 5),
@@ -263,7 +265,35 @@ HOSTILE = [
     Hostile(
         "regex_keyword",
         "recipes.yaml",
-        (Expect("'(a+)+$' does not match '^[A-Za-z][A-Za-z0-9 ]*$'", "(a+)+$:", 5),),
+        (
+            Expect(
+                "'(a+)+$' is not a valid name under 'keywords': names there are letters, digits and spaces, "
+                "starting with a letter",
+                "(a+)+$:",
+                5,
+            ),
+        ),
+    ),
+    Hostile(
+        "indentation",
+        "missions.yaml",
+        (
+            Expect(
+                "invalid YAML: mapping values are not allowed in this context; check the indentation of line 7 "
+                "(3 spaces; line 6 above has 2)",
+                "   intermediate: 2",
+                16,
+            ),
+        ),
+    ),
+    Hostile(
+        "text_for_numbers",
+        "missions.yaml",
+        (
+            Expect("'1' is not of type 'integer'; remove the quotes [levels.novice]", 'novice: "1"', 11),
+            Expect("'2%' is not of type 'integer'; write the number without % [levels.intermediate]", "2%", 17),
+            Expect("'one' is not of type 'integer' [default_max_difficulty]", "'one'", 25),
+        ),
     ),
 ]
 

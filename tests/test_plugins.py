@@ -54,12 +54,19 @@ def test_an_installed_engines_rules_are_validated_by_its_schema(site: Path, tmp_
     assert problem.format() == f"{rules / 'badges.yaml'}:1:12: error: 'high' is not of type 'number' [threshold]"
 
 
-def test_a_host_rules_directory_must_hold_the_installed_engines_file(site: Path, tmp_path: Path) -> None:
+def test_a_host_rules_directory_without_the_installed_engines_file_serves_its_default(
+    site: Path, tmp_path: Path
+) -> None:
     install_plugin(site, "badges_engine", entry_point="badges")
     rules = tmp_path / "rules"
     shutil.copytree(PACKAGED_RULES, rules)
-    with pytest.raises(RulesError, match="missing rule file of engine 'badges'"):
-        Dispatcher.from_rules(rules)
+    dispatcher = Dispatcher.from_rules(rules)
+    assert dispatcher.ruleset.defaults == ("badges",)
+    assert dispatcher.ruleset.rules["badges"].file == "badges_engine/badges.yaml"
+    assert any(
+        problem.file == str(rules / "badges.yaml") and problem.level == "warning"
+        for problem in dispatcher.ruleset.warnings
+    )
 
 
 def test_the_cli_finds_an_installed_engine(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ modelines keep working in the host's own directory.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-import shutil
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from .access import ACCESS_NAME, ACCESS_SCHEMA
 from .errors import ProfilerRulesError
 from .rules import MANIFEST_NAME, MANIFEST_SCHEMA, RULES_SUFFIX, LoadableEngine
 from .ruletests import TESTS_DIRECTORY, TESTS_SCHEMA, TESTS_SCHEMA_NAME
+from .yamlfile import UnreadableFile, read_bounded
 
 SCHEMAS_DIRECTORY = "schemas"
 SCHEMA_SUFFIX = ".schema.json"
@@ -39,14 +42,17 @@ def schema_text(schema: dict[str, Any]) -> str:
 
 
 def write_schemas(engines: Iterable[LoadableEngine], directory: Path) -> list[Path]:
-    """Write ``<stem>.schema.json`` for every schema into ``directory``; return the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stem, schema in all_schemas(engines).items():
-        path = directory / f"{stem}{SCHEMA_SUFFIX}"
-        path.write_text(schema_text(schema), encoding="utf-8")
-        written.append(path)
-    return written
+    """Write ``<stem>.schema.json`` for every schema into ``directory``; return the files written.
+
+    :raises ProfilerRulesError: when ``directory`` can not be made or written (a file, under a file,
+        read-only), in one line.
+    """
+    return _writing(directory, lambda: _write_schemas(all_schemas(engines), directory))
+
+
+def _write_schemas(schemas: dict[str, dict[str, Any]], directory: Path) -> list[Path]:
+    _make_directory(directory)
+    return [_write(directory / f"{stem}{SCHEMA_SUFFIX}", schema_text(schema)) for stem, schema in schemas.items()]
 
 
 def modeline(stem: str, depth: int = 0) -> str:
@@ -57,31 +63,106 @@ def modeline(stem: str, depth: int = 0) -> str:
 def init_rules(engines: Iterable[LoadableEngine], target: Path, *, force: bool = False) -> list[Path]:
     """Copy the default rules of ``engines``, the access rules, the manifest, the rule tests and the
     schemas into ``target``, a host's own rules directory. Refuses a directory that is not empty
-    unless ``force``. Returns the files written."""
+    unless ``force``. Returns the files written.
+
+    :raises ProfilerRulesError: when ``target`` is not empty, or can not be made or written.
+    """
     engines = list(engines)
-    if target.exists() and any(target.iterdir()) and not force:
-        raise ProfilerRulesError(f"{target} is not empty; choose a new directory, or --force to overwrite")
+    if target.exists():
+        if not target.is_dir():
+            raise ProfilerRulesError(f"{target} is a file, not a directory; choose a new directory")
+        if _has_entries(target) and not force:
+            raise ProfilerRulesError(f"{target} is not empty; choose a new directory, or --force to overwrite")
+    return _writing(target, lambda: _init_rules(engines, target))
+
+
+def _init_rules(engines: list[LoadableEngine], target: Path) -> list[Path]:
     packaged = Path(str(files("profiler_rules").joinpath("rules")))
-    target.mkdir(parents=True, exist_ok=True)
+    _make_directory(target)
     written: list[Path] = []
     for stem in (ACCESS_NAME, MANIFEST_NAME):
         written.append(_copy(packaged / f"{stem}{RULES_SUFFIX}", target, stem))
     for item in engines:
         written.append(_copy(Path(str(item.engine.default_rules_file)), target, item.engine.name))
     tests = target / TESTS_DIRECTORY
-    tests.mkdir(exist_ok=True)
+    _make_directory(tests)
     for path in sorted((packaged / TESTS_DIRECTORY).iterdir()):
         if path.is_file():
-            written.append(Path(shutil.copyfile(path, tests / path.name)))
-    written.extend(write_schemas(engines, target / SCHEMAS_DIRECTORY))
+            written.append(_write(tests / path.name, read_bounded(path).decode("utf-8")))
+    written.extend(_write_schemas(all_schemas(engines), target / SCHEMAS_DIRECTORY))
     return written
+
+
+def init_engine(engines: Iterable[LoadableEngine], name: str, target: Path, *, force: bool = False) -> list[Path]:
+    """Copy one engine's packaged default rule file (with its modeline) and its schema (into
+    ``schemas/``) into ``target``, an existing rules directory, for the content team to edit: a rules
+    directory without the file serves that default. Refuses to replace the engine's file unless ``force``.
+
+    :raises ProfilerRulesError: for an unknown engine, a ``target`` that is not a directory, an existing
+        file, or a write that fails.
+    """
+    engines = list(engines)
+    item = next((item for item in engines if item.engine.name == name), None)
+    if item is None:
+        known = ", ".join(item.engine.name for item in engines) or "none"
+        raise ProfilerRulesError(f"no engine named {name!r} (engines: {known})")
+    if not target.is_dir():
+        raise ProfilerRulesError(f"{target} is not a rules directory; 'profiler-rules init {target}' makes one")
+    rule_file = target / f"{name}{RULES_SUFFIX}"
+    if (rule_file.is_symlink() or rule_file.exists()) and not force:  # a dangling link is a file too
+        raise ProfilerRulesError(f"{rule_file} exists; edit it, or --force to replace it with the packaged default")
+    schema = {name: dict(item.schema)}
+
+    def copy() -> list[Path]:
+        return [
+            _copy(Path(str(item.engine.default_rules_file)), target, name),
+            *_write_schemas(schema, target / SCHEMAS_DIRECTORY),
+        ]
+
+    return _writing(target, copy)
+
+
+def _writing(target: Path, write: Callable[[], list[Path]]) -> list[Path]:
+    """Run ``write``, turning any failure to read a packaged file or to write ``target`` into one line."""
+    try:
+        return write()
+    except UnreadableFile as error:
+        raise ProfilerRulesError(f"cannot read a packaged rule file: {error}") from None
+    except UnicodeDecodeError:
+        raise ProfilerRulesError("a packaged rule file is not UTF-8 text") from None
+    except OSError as error:
+        where = error.filename or target
+        raise ProfilerRulesError(f"cannot write {where}: {error.strerror or error}") from None
+
+
+def _has_entries(directory: Path) -> bool:
+    with os.scandir(directory) as entries:
+        return any(True for _ in entries)
+
+
+def _make_directory(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a directory", str(directory))
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 def _copy(source: Path, target: Path, stem: str) -> Path:
     """Copy a rule file, giving it a modeline when it has none (a third-party engine's file may not)."""
-    text = source.read_text(encoding="utf-8")
+    text = read_bounded(source).decode("utf-8")
     if not text.startswith(MODELINE_PREFIX):
         text = f"{modeline(stem)}\n{text}"
-    path = target / f"{stem}{RULES_SUFFIX}"
-    path.write_text(text, encoding="utf-8")
+    return _write(target / f"{stem}{RULES_SUFFIX}", text)
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write a whole file by replacing it: a link in its place is replaced, never followed out of the
+    directory, and a reader never sees half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from None  # named as the author knows it
     return path

@@ -53,6 +53,14 @@ class RulesError(ProfilerRulesError):
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the rule files:\n{lines}")
 
 
+class RulesDirectoryError(RulesError):
+    """The rules directory itself can not be used: it is missing, not a directory, or unreadable.
+
+    A :class:`RulesError` with one problem, at the directory; the command line exits 2 for it (unusable
+    input), where problems inside rule files are findings (exit 1 from ``check``).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One invalid field of a host's input: ``field`` is a dotted path such as ``scores.aptitude``."""

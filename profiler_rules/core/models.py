@@ -369,12 +369,16 @@ class EngineReport(BaseModel):
 
 
 class RulesetStamp(BaseModel):
-    """Which rules decided: the sha256 digest of the rule files and their optional ``version``."""
+    """Which rules decided: the sha256 digest of the rule files and their optional ``version``, and
+    the engines that served their packaged default rules because the rules directory has no file of
+    theirs (``defaults``, sorted; empty when every engine has its file). The digest covers the files
+    actually used, the packaged defaults included."""
 
     model_config = ConfigDict(frozen=True)
 
     digest: str
     version: str | None = None
+    defaults: tuple[str, ...] = ()
 
 
 class DispatchReport(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from .errors import InvalidInputError, Problem, RulesError
-from .rules import schema_problems
-from .yamlfile import JsonPath, YamlDocument, format_path, read_yaml_file
+from .rules import RuleFileValidator, schema_problems
+from .yamlfile import JsonPath, UnreadableFile, YamlDocument, format_path, read_bounded, read_yaml_file, shown
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
@@ -206,21 +207,31 @@ def find_test_files(rules_directory: Path) -> list[Path]:
     return sorted((rules_directory / TESTS_DIRECTORY).glob("*.yaml"))
 
 
-def load_cases(files: Iterable[Path], engines: Iterable[str]) -> list[Case]:
-    """Read test files strictly; raise :class:`RulesError` listing every problem in them."""
+def load_cases(files: Iterable[Path], engines: Iterable[str], *, rules_directory: Path | None = None) -> list[Case]:
+    """Read test files strictly; raise :class:`RulesError` listing every problem in them.
+
+    Test files, and the files their cases name (``result_file``, ``catalogs_file``), are read only from
+    inside ``rules_directory`` (by default each test file's rules directory: the parent of its
+    ``tests`` folder), resolved: a file that links outside it is refused unread.
+    """
     validator = _validator_for(sorted(engines))
     problems: list[Problem] = []
     cases: list[Case] = []
+    roots: dict[Path, Path] = {}
     for path in files:
         display = str(path)
-        document, found, _ = read_yaml_file(path, display)
+        given = rules_directory if rules_directory is not None else path.parent.parent
+        root = roots.get(given)
+        if root is None:
+            root = roots[given] = Path(os.path.realpath(given))
+        document, found, _ = read_yaml_file(path, display, inside=root, what="rule tests")
         problems.extend(found)
         if document is None or found:
             continue
         schema_found = schema_problems(validator, document, display)
         problems.extend(schema_found)
         if not schema_found:
-            cases.extend(_cases(document, path, display, problems))
+            cases.extend(_cases(document, path, root, display, problems))
     if problems:
         raise RulesError(sorted(problems, key=lambda problem: (problem.file, problem.line or 0, problem.column or 0)))
     return cases
@@ -231,31 +242,49 @@ def _validator_for(engines: list[str]) -> jsonschema.protocols.Validator:
     schema = copy.deepcopy(TESTS_SCHEMA)
     expect = schema["properties"]["cases"]["items"]["properties"]["expect"]
     expect["propertyNames"] = {"enum": engines}
-    return jsonschema.Draft7Validator(schema)
+    return RuleFileValidator(schema)
 
 
-def _cases(document: YamlDocument, path: Path, display: str, problems: list[Problem]) -> Iterator[Case]:
+def _cases(document: YamlDocument, path: Path, root: Path, display: str, problems: list[Problem]) -> Iterator[Case]:
     for index, raw in enumerate(document.data["cases"]):
         where: JsonPath = ("cases", index)
         try:
-            result = raw["result"] if "result" in raw else _json_beside(path, raw["result_file"])
-            catalogs = _json_beside(path, raw["catalogs_file"]) if "catalogs_file" in raw else raw.get("catalogs")
-        except ValueError as error:
-            line, column = document.position(where)
-            problems.append(Problem(display, line, column, str(error), format_path(where)))
+            result = raw["result"] if "result" in raw else _json_beside(path, root, raw["result_file"], "result_file")
+            catalogs = raw.get("catalogs")
+            if "catalogs_file" in raw:
+                catalogs = _json_beside(path, root, raw["catalogs_file"], "catalogs_file")
+        except _FileProblem as problem:
+            line, column = document.position((*where, problem.key))
+            problems.append(Problem(display, line, column, str(problem), format_path((*where, problem.key))))
             continue
         line = document.position((*where, "name"))[0]
         yield Case(display, raw["name"], line, result, raw.get("viewer"), catalogs, raw["expect"], document, where)
 
 
-def _json_beside(test_file: Path, name: str) -> Any:
-    path = test_file.parent / name
+class _FileProblem(ValueError):
+    """A file a case names that can not be used; ``key`` is the setting that names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _json_beside(test_file: Path, root: Path, name: str, key: str) -> Any:
+    """The JSON of a file named by a case, relative to its test file, read like a rule file: from
+    inside the rules directory only, a regular file of at most 1 MiB."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+        raw = read_bounded(test_file.parent / name, inside=root, what="the files a rule test names")
+    except UnreadableFile as error:
+        raise _FileProblem(key, f"{key} {shown(name)}: {error}") from None
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as error:
+        message = f"{key} {shown(name)} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"
+        raise _FileProblem(key, message) from None
+    except RecursionError:
+        raise _FileProblem(key, f"{key} {shown(name)} is nested too deeply to be a profiler result") from None
     except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
+        raise _FileProblem(key, f"{key} {shown(name)} is not valid JSON: {error}") from None
 
 
 def run_cases(dispatcher: Dispatcher, cases: Iterable[Case], ruleset: RuleSet | None = None) -> SuiteResult:

@@ -12,7 +12,9 @@ Plain scalars are resolved with the YAML 1.2 core schema, not PyYAML's YAML 1.1 
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,30 @@ _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+# A message shows at most this much of a value written in a rule file: the author needs the position and
+# the problem, and at most the offending value, shortened; a file's other content is never quoted.
+SHOWN_CHARACTERS = 60
+
+
+def shown(value: Any) -> str:
+    """A value of a rule file as one message shows it: its ``repr`` (control characters escaped),
+    shortened past :data:`SHOWN_CHARACTERS`."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    if isinstance(value, str):
+        return f"{text[:SHOWN_CHARACTERS]}…' ({len(value):,} characters)"
+    if isinstance(value, int):
+        return f"{text[:SHOWN_CHARACTERS]}… ({len(text):,} digits)"
+    return f"{text[:SHOWN_CHARACTERS]}…"
+
+
+def shortened(text: str) -> str:
+    """A name taken from a rule file (an anchor, a tag) without quotes, escaped and shortened."""
+    escaped = repr(text)[1:-1]
+    return escaped if len(escaped) <= SHOWN_CHARACTERS else f"{escaped[:SHOWN_CHARACTERS]}…"
 
 
 def format_path(path: JsonPath) -> str:
@@ -162,10 +188,10 @@ class _Builder:
 
     def check_node(self, event: yaml.NodeEvent, position: tuple[int, int]) -> None:
         if event.anchor is not None:
-            message = f"anchors (&{event.anchor}) are not allowed; write the value out"
+            message = f"anchors (&{shortened(event.anchor)}) are not allowed; write the value out"
             self.problem(position, message, self.next_path())
         if getattr(event, "tag", None) is not None and not _implicit(event):
-            message = f"tags ({event.tag}) are not allowed; write the plain value"
+            message = f"tags ({shortened(event.tag)}) are not allowed; write the plain value"
             self.problem(position, message, self.next_path())
             if not self.expecting_key():
                 # The tag is the news: "a list is not of type 'integer'" about its value would distract.
@@ -230,7 +256,7 @@ class _Builder:
             first_line = self.document.key_positions[(*frame.path, name)][0]
             self.problem(
                 position,
-                f"duplicate key '{name}' (first defined on line {first_line}); remove one of them",
+                f"duplicate key {shown(name)} (first defined on line {first_line}); remove one of them",
                 (*frame.path, name),
             )
 
@@ -238,7 +264,7 @@ class _Builder:
         if self.expecting_key():
             self.problem(position, "a key must be a plain name, not an alias")
             raise _Fatal
-        message = f"aliases (*{event.anchor}) are not allowed; write the value out"
+        message = f"aliases (*{shortened(event.anchor)}) are not allowed; write the value out"
         self.problem(position, message, self.next_path())
         path, keep = self.place(None, position)
         if keep:
@@ -282,15 +308,76 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
             position = _too_deep(text, builder.last_index, len(builder.stack)) or position
             builder.problem(position, f"nesting deeper than {MAX_DEPTH} levels is not allowed")
         else:
-            builder.problem(position, f"invalid YAML: {error.problem or error.context}")
+            builder.problem(position, _syntax_message(error, text))
         return None, builder.problems
     except yaml.reader.ReaderError as error:
         builder.problem(_reader_position(text, error.position), _reader_message(error))
         return None, builder.problems
     except yaml.YAMLError as error:
-        builder.problems.append(Problem(file, None, None, f"invalid YAML: {error}"))
+        # Not raised by libyaml today; its text is bounded all the same, as one line.
+        builder.problems.append(Problem(file, None, None, f"invalid YAML: {_one_line(str(error))}"))
         return None, builder.problems
     return builder.document, builder.problems
+
+
+# libyaml's words for a misplaced line, and what to do about each. Its messages are fixed texts (they
+# quote nothing of the file); the hint names the line, never its content.
+_INDENTATION = ("mapping values are not allowed", "did not find expected key", "expected <block end>")
+_UNCLOSED = {
+    "did not find expected ',' or ']'": "a [ list ] opened on line {opened} is not closed, or two of its items lack a ','",
+    "did not find expected ',' or '}'": "a { mapping } opened on line {opened} is not closed, or two of its items lack a ','",
+}
+
+
+def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
+    """libyaml's complaint, with what the author can do about it."""
+    problem = _one_line(str(error.problem or error.context or "the text is not YAML"))
+    line = error.problem_mark.line + 1 if error.problem_mark else None
+    opened = error.context_mark.line + 1 if error.context_mark else line
+    if line is not None and (
+        any(words in problem for words in _INDENTATION) or problem == "did not find expected '-' indicator"
+    ):
+        hint = f"check the indentation of line {line}{_indentation_against_above(text, line)}"
+        if "mapping values are not allowed" in problem:
+            hint += ", and put a value holding ': ' in quotes"
+        return f"invalid YAML: {problem}; {hint}"
+    if problem in _UNCLOSED:
+        return f"invalid YAML: {_UNCLOSED[problem].format(opened=opened)}"
+    if problem == "found unexpected end of stream" and "quoted scalar" in str(error.context):
+        return f"invalid YAML: the quoted value opened on line {opened} is not closed; add its closing quote"
+    if problem == "found character that cannot start any token" and error.problem_mark is not None:
+        character = text[error.problem_mark.index : error.problem_mark.index + 1]
+        return f"invalid YAML: a value can not start with {character!r}; put the value in quotes"
+    if problem in ("found unknown escape character", "found invalid Unicode character escape code"):
+        return f"invalid YAML: {problem}; in double quotes a \\ starts an escape: write \\\\, or use single quotes"
+    return f"invalid YAML: {problem}"
+
+
+def _indentation_against_above(text: str, line: int) -> str:
+    """`` (2 spaces; line 31 above has 3)`` when a line is indented unlike the last line of content
+    above it, the usual slip; libyaml's own marks point at the block's start, often the file's top."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    here = _indent(lines[line - 1])
+    for number in range(line - 1, 0, -1):
+        above = lines[number - 1]
+        if above.strip() and not above.lstrip().startswith("#"):
+            width = _indent(above)
+            if width == here:
+                return ""
+            return f" ({here} space{'s' if here != 1 else ''}; line {number} above has {width})"
+    return ""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _one_line(text: str) -> str:
+    """A library's message as one bounded line."""
+    line = " ".join(text.split())
+    return line if len(line) <= 200 else f"{line[:200]}…"
 
 
 def _reader_position(text: str, offset: int) -> tuple[int, int]:
@@ -307,18 +394,71 @@ def _reader_message(error: yaml.reader.ReaderError) -> str:
     return f"invalid YAML: {error.reason}"
 
 
-def read_yaml_file(path: Path, file: str) -> tuple[YamlDocument | None, list[Problem], bytes]:
-    """Read and parse one rule file, refusing files over 1 MiB and bytes that are not UTF-8.
+class UnreadableFile(Exception):
+    """A rules-side file refused before or while reading it; the message says why, for its author."""
+
+
+def read_bounded(
+    path: Path, *, inside: Path | None = None, what: str = "rule files", limit: int = MAX_FILE_BYTES
+) -> bytes:
+    """The bytes of a file of a rules directory (a rule file, a rule test, a test's result file), read
+    so that no such file can leak, hang or exhaust anything.
+
+    ``inside`` is the resolved rules directory: a file that resolves outside it (a link to
+    ``/etc/secrets``) is refused unread; links that stay inside are followed. Only a regular file is read
+    (a FIFO would block, ``/dev/zero`` never ends), and at most ``limit`` bytes of it. The type is checked
+    before opening, and again on the open file, which is opened non-blocking so that a file replaced by
+    a FIFO in between can not hang the reader either.
+
+    :raises UnreadableFile: saying why, in words for the author.
+    """
+    target = path
+    if inside is not None:
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(inside):
+            raise UnreadableFile(f"the file resolves outside the rules directory; {what} must live inside it")
+    try:
+        _check_regular(os.stat(target), what, limit)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        if inside is not None:
+            flags |= getattr(os, "O_NOFOLLOW", 0)  # the resolved name must not turn into a link meanwhile
+        with os.fdopen(os.open(target, flags), "rb") as stream:
+            _check_regular(os.fstat(stream.fileno()), what, limit)
+            raw = stream.read(limit + 1)
+    except OSError as error:
+        raise UnreadableFile(f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > limit:  # it grew since it was looked at
+        raise UnreadableFile(_too_large(what, limit))
+    return raw
+
+
+def _check_regular(status: os.stat_result, what: str, limit: int) -> None:
+    mode = status.st_mode
+    if stat.S_ISDIR(mode):
+        raise UnreadableFile(f"this is a directory, not a file; {what} are plain files")
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise UnreadableFile(f"this is {kind}, not a regular file; {what} are plain files")
+    if status.st_size > limit:
+        raise UnreadableFile(_too_large(what, limit))
+
+
+def _too_large(what: str, limit: int) -> str:
+    size = f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit:,} bytes"
+    return f"the file is larger than {size}; {what} are small"
+
+
+def read_yaml_file(
+    path: Path, file: str, *, inside: Path | None = None, what: str = "rule files"
+) -> tuple[YamlDocument | None, list[Problem], bytes]:
+    """Read and parse one rule file (see :func:`read_bounded`), refusing bytes that are not UTF-8.
 
     Returns the document, its problems and the raw bytes (for the rule set's digest).
     """
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        return None, [Problem(file, None, None, f"cannot read the file: {error.strerror or error}")], b""
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(file, None, None, "the file is larger than 1 MiB; rule files are small")], raw
+        raw = read_bounded(path, inside=inside, what=what)
+    except UnreadableFile as error:
+        return None, [Problem(file, None, None, str(error))], b""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

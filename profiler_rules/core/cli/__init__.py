@@ -1,8 +1,7 @@
 """The ``profiler-rules`` command line.
 
-Exit codes: 0 success, 1 problems found (invalid rules for ``check``, failed rule tests, bad input
-lines, a denied dashboard), 2 usage errors or rules too broken to run. Content mistakes are printed as
-``file:line:col: error: message [path]``, never as a traceback.
+Every command exits by one table (:data:`EXIT_CODES`): 0 ok, 1 findings, 2 usage or unusable input.
+Content mistakes are printed as ``file:line:col: error: message [path]``, never as a traceback.
 
 Heavy modules (pydantic, jsonschema, the plugins) are imported inside the commands, so ``--help``
 stays fast (llm#732: plugin imports took ``--help`` from 1.3 s to 10.7 s).
@@ -41,10 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+EXIT_CODES = """\
+exit codes (every command):
+  0  ok
+  1  findings: invalid rules (check), failed rule tests, bad input lines, a denied
+     dashboard, --strict faults
+  2  usage or unusable input: bad options, a missing or unreadable rules directory
+     or input file, rules too broken to run (every command but check)"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="profiler-rules",
         description="Rules engine for the profiler's integrations: check and test rules, dispatch results.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.set_defaults(command=None)
@@ -73,7 +83,14 @@ def _rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
     init = _command(commands, "init", run_init, "copy the default rules, their tests and schemas into DIR")
     init.add_argument("directory", metavar="DIR")
-    init.add_argument("--force", action="store_true", help="write into DIR even if it is not empty")
+    init.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="copy only engine NAME's default rule file (and its schema) into DIR, an existing rules directory",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="write into DIR even if it is not empty (with --engine: replace the file)"
+    )
 
     plugins = _command(commands, "plugins", run_plugins, "list plugins: version, hooks, engines, rule files, errors")
     _format_option(plugins, ("text", "json"))
@@ -141,7 +158,9 @@ def _workers_option(parser: argparse.ArgumentParser, what: str) -> None:
 def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, run: object, text: str
 ) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=text, description=text)
+    parser = commands.add_parser(
+        name, help=text, description=text, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.set_defaults(command=name, run=run, strict=False)
     return parser
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ..dispatcher import Catalogs, Dispatcher
+    from ..errors import RulesDirectoryError
     from ..models import Viewer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -29,16 +30,24 @@ def build_dispatcher(rules: str | None, strict: bool = False) -> Dispatcher:
     """Build a dispatcher, turning rule problems into linter lines on stderr and exit code 2, and,
     with ``strict``, a plugin that failed to load into exit code 1."""
     from ..dispatcher import Dispatcher
-    from ..errors import RulesError
+    from ..errors import RulesDirectoryError, RulesError
 
     try:
         dispatcher = Dispatcher.from_rules(rules)
+    except RulesDirectoryError as error:
+        raise CommandError(unusable_directory(error)) from None
     except RulesError as error:
         print_problems(error.problems, sys.stderr)
         raise CommandError(f"the rules have {len(error.problems)} problem(s); run 'profiler-rules check'") from None
     warn(dispatcher.plugin_problems)
     fail_if_strict(strict, dispatcher.plugin_problems)
     return dispatcher
+
+
+def unusable_directory(error: RulesDirectoryError) -> str:
+    """A rules directory that can not be used, in one line: ``my-rules: no such rules directory``."""
+    problem = error.problems[0]
+    return f"{problem.file}: {problem.message}"
 
 
 def fail_if_strict(strict: bool, problems: Sequence[str]) -> None:
@@ -49,10 +58,12 @@ def fail_if_strict(strict: bool, problems: Sequence[str]) -> None:
 
 def other_rules(dispatcher: Dispatcher, rules: str | None) -> Dispatcher:
     """The same plugins under another rules directory (for diff's base)."""
-    from ..errors import RulesError
+    from ..errors import RulesDirectoryError, RulesError
 
     try:
         return dispatcher.with_rules(rules)
+    except RulesDirectoryError as error:
+        raise CommandError(unusable_directory(error)) from None
     except RulesError as error:
         print_problems(error.problems, sys.stderr)
         raise CommandError(f"the rules of {rules} have {len(error.problems)} problem(s)") from None

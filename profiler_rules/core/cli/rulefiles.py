@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +19,7 @@ from .common import (
     fail_if_strict,
     print_json,
     print_problems,
+    unusable_directory,
     warn,
 )
 
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..errors import RulesError
+    from ..errors import RulesDirectoryError, RulesError
     from ..plugins import discover_plugins
     from ..rules import load_ruleset
 
@@ -34,6 +38,9 @@ def run_check(args: argparse.Namespace) -> int:
     directory = None if args.rules is None else Path(args.rules)
     try:
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
+    except RulesDirectoryError as error:
+        # Nothing to check: the directory itself is unusable input (exit 2), not a finding.
+        raise CommandError(unusable_directory(error)) from None
     except RulesError as error:
         if args.format == "json":
             print_json({"valid": False, "problems": [problem.as_dict() for problem in error.problems]})
@@ -41,6 +48,7 @@ def run_check(args: argparse.Namespace) -> int:
             print_problems(error.problems, sys.stdout)
             files = len({problem.file for problem in error.problems})
             print(f"{len(error.problems)} problem(s) in {files} file(s)", file=sys.stderr)
+            _next(f"fix these, then '{_command_line('check', args.rules)}' again")
         return EXIT_PROBLEMS
     if args.format == "json":
         problems = [problem.as_dict() for problem in ruleset.warnings]
@@ -50,6 +58,7 @@ def run_check(args: argparse.Namespace) -> int:
                 "digest": ruleset.digest,
                 "version": ruleset.version,
                 "engines": list(ruleset.rules),
+                "defaults": list(ruleset.defaults),
                 "problems": problems,
             }
         )
@@ -57,6 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
         print_problems(ruleset.warnings, sys.stdout)
         version = f", version {ruleset.version}" if ruleset.version else ""
         print(f"ok: rules of {len(ruleset.rules)} engine(s) are valid ({ruleset.digest}{version})")
+        _next(f"'{_command_line('test', args.rules)}' runs the rule tests")
     return EXIT_OK
 
 
@@ -73,24 +83,71 @@ def run_test(args: argparse.Namespace) -> int:
         where = f"{args.rules or 'the packaged rules'}/tests"
         raise CommandError(f"no rule test case matched -k {args.k!r}" if args.k else f"no rule tests in {where}")
     if args.format == "json":
-        print_json(_suite_json(suite))
+        print(_json_text(_suite_json(suite)))
     elif args.format == "junit":
         print(_junit(suite))
     else:
         _print_suite(suite)
     if args.coverage:
         for rule in dispatcher.untested_rules(suite):
-            print(rule.format())
+            print(_printable(rule.format()))
+    if args.format == "text":
+        if suite.passed:
+            _next(
+                f"'{_command_line('diff', args.rules)} --example' previews what the rules change for the bundled cohort"
+            )
+        else:
+            again = _command_line("test", args.rules)
+            _next(
+                "each failure shows the value the test expects (at its file:line:col) and what the engine "
+                f"answered; fix the rule or the test, then '{again}' again"
+            )
     return EXIT_OK if suite.passed else EXIT_PROBLEMS
+
+
+def _command_line(command: str, rules: str | None) -> str:
+    return f"profiler-rules {command}" + ("" if rules is None else f" --rules {shlex.quote(rules)}")
+
+
+def _next(advice: str) -> None:
+    """What to do next, on stderr, so that it never mixes with output a script reads."""
+    print(f"next: {advice}", file=sys.stderr)
+
+
+# Text output is one line per item on a terminal: control characters from a rule test (an escape
+# sequence in a case name, a newline in a value) are shown escaped, never acted on.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# XML 1.0 allows neither control characters (bar tab and newlines) nor lone surrogates, escaped or not.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(_escaped, text)
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(_escaped, text)
+
+
+def _json_text(value: Any) -> str:
+    """JSON for standard output: a lone surrogate (which UTF-8 can not encode) is written as its JSON
+    escape, ``\\ud800``, and reads back as the same string."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _print_suite(suite: SuiteResult) -> None:
     for case in suite.failed:
-        print(f"FAIL {case.id} ({case.file}:{case.line})")
+        print(_printable(f"FAIL {case.id} ({case.file}:{case.line})"))
         for mismatch in case.mismatches:
-            print(f"  {mismatch.format()}")
+            print(f"  {_printable(mismatch.format())}")
         if case.error:
-            print(f"  {case.error}")
+            print(f"  {_printable(case.error)}")
     failed = len(suite.failed)
     print(f"{len(suite.cases) - failed} passed, {failed} failed")
 
@@ -119,24 +176,35 @@ def _junit(suite: SuiteResult) -> str:
     )
     for case in suite.cases:
         element = ElementTree.SubElement(
-            root, "testcase", classname=Path(case.file).stem, name=case.name, file=case.file, line=str(case.line)
+            root,
+            "testcase",
+            classname=_xml_text(Path(case.file).stem),
+            name=_xml_text(case.name),
+            file=_xml_text(case.file),
+            line=str(case.line),
         )
         if not case.passed:
-            failure = ElementTree.SubElement(element, "failure", message=case.describe())
-            failure.text = case.describe()
+            description = _xml_text(case.describe())
+            failure = ElementTree.SubElement(element, "failure", message=description)
+            failure.text = description
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
 
 def run_schema(args: argparse.Namespace) -> int:
     from ..authoring import all_schemas, write_schemas
+    from ..errors import ProfilerRulesError
     from ..plugins import discover_plugins
 
     registry = discover_plugins()
     if args.write is not None:
         if args.engine is not None:
             raise CommandError("--write writes every schema; leave out ENGINE")
-        for path in write_schemas(registry.engines, Path(args.write)):
+        try:
+            written = write_schemas(registry.engines, Path(args.write))
+        except ProfilerRulesError as error:
+            raise CommandError(str(error)) from None
+        for path in written:
             print(path)
         return EXIT_OK
     schemas = all_schemas(registry.engines)
@@ -150,19 +218,27 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from ..authoring import init_rules
+    from ..authoring import init_engine, init_rules
     from ..errors import ProfilerRulesError
     from ..plugins import discover_plugins
 
     registry = discover_plugins()
     warn(registry.problems)
+    target = Path(args.directory)
     try:
-        written = init_rules(registry.engines, Path(args.directory), force=args.force)
+        if args.engine is not None:
+            written = init_engine(registry.engines, args.engine, target, force=args.force)
+        else:
+            written = init_rules(registry.engines, target, force=args.force)
     except ProfilerRulesError as error:
         raise CommandError(str(error)) from None
+    if args.engine is not None:
+        print(f"wrote {written[0]} (the packaged default of engine '{args.engine}') and its schema")
+        print(f"next: edit it, then '{_command_line('check', args.directory)}'")
+        return EXIT_OK
     print(f"wrote {len(written)} files into {args.directory}: the rules, their tests and their schemas")
     print(
-        f"next: edit them, then 'profiler-rules check --rules {args.directory}' and 'profiler-rules test --rules {args.directory}'"
+        f"next: edit them, then '{_command_line('check', args.directory)}' and '{_command_line('test', args.directory)}'"
     )
     return EXIT_OK
 

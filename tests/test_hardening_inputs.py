@@ -434,11 +434,13 @@ awkward = (
 )
 hostile = st.recursive(
     st.none() | st.booleans() | awkward,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.text(max_size=8) | st.integers() | st.none() | st.sampled_from(["\ud800", "Web", "web", Huge(1)]),
-        children,
-        max_size=4,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=8) | st.integers() | st.none() | st.sampled_from(["\ud800", "Web", "web", Huge(1)]),
+            children,
+            max_size=4,
+        )
     ),
     max_leaves=20,
 )
@@ -595,3 +597,49 @@ def test_name_key_is_cached_and_bounded() -> None:
         assert name_key(" Reverse-Engineering ") == "reverse_engineering"
     info = name_key.cache_info()
     assert info.hits == 2 and info.maxsize is not None
+
+
+def test_strengths_that_fold_alike_count_as_one_across_learners(dispatcher: Dispatcher) -> None:
+    spellings = ["Problem solving", "problem-solving", "problem solving", "Problem solving", "  "]
+    results = [
+        result(session_id=f"s-{i}", user_id=f"u-{i}", strengths=[spelling, "curiosity"])
+        for i, spelling in enumerate(spellings)
+    ]
+    top = dashboard(dispatcher, results).top_strengths
+    assert [(item.strength, item.count) for item in top] == [("curiosity", 5), ("Problem solving", 4)]
+
+
+# --- the same class, elsewhere --------------------------------------------------------------------
+
+
+def test_a_message_lists_the_first_invalid_fields_and_counts_the_rest(dispatcher: Dispatcher) -> None:
+    missions = [{"id": f"m-{i}", "title": "t", "difficulty": 9} for i in range(5000)]
+    with pytest.raises(InvalidInputError) as raised:
+        dispatcher.prepare_catalogs({"missions": missions})
+    error = raised.value
+    assert len(error.errors) == 5000 and len(str(error)) < 2000
+    assert str(error).endswith("; ... and 4,980 more invalid field(s)")
+
+
+def test_a_long_key_is_cut_short_in_the_field_name(dispatcher: Dispatcher) -> None:
+    error = invalid(lambda: dispatcher.dispatch(result(**{"x" * 100_000: 1})))
+    assert error.fields == ("x" * 59 + "…",)
+
+
+def test_catalog_text_that_no_report_can_hold_is_refused(dispatcher: Dispatcher, tmp_path: Path) -> None:
+    error = invalid(
+        lambda: dispatcher.prepare_catalogs({"recipes": [{"id": "r", "title": "\ud800", "skill_codes": []}]})
+    )
+    assert error.fields == ("recipes.0.title",)
+    # Python's JSON reader lets a lone surrogate through: the CLI must refuse it, not fail writing.
+    catalogs = tmp_path / "catalogs.json"
+    catalogs.write_text(
+        json.dumps({**CATALOGS, "jobs": [{**CATALOGS["jobs"][0], "title": "\ud800"}]}), encoding="utf-8"
+    )
+    run = run_cli("dispatch", "--example", "--catalogs", str(catalogs))
+    assert run.code == 2 and "jobs.0.title" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_rating_that_is_not_a_number_is_refused(dispatcher: Dispatcher) -> None:
+    recipe = {"id": "r", "title": "t", "skill_codes": ["NET"], "avg_rating": float("nan")}
+    assert invalid(lambda: dispatcher.prepare_catalogs({"recipes": [recipe]})).fields == ("recipes.0.avg_rating",)

@@ -101,6 +101,14 @@ def test_an_unknown_anti_cheat_field_is_named_as_unknown(dispatcher: Dispatcher)
     assert str(raised.value) == "invalid profiler result: anti_cheat.*: Extra inputs are not permitted"
 
 
+def test_how_many_protected_items_were_given_is_not_said(dispatcher: Dispatcher) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        dispatcher.dispatch(result(anti_cheat={"suspicious_patterns": ["paste"] * 201}))
+    assert str(raised.value) == (
+        "invalid profiler result: anti_cheat.suspicious_patterns: Tuple should have at most 200 item(s)"
+    )
+
+
 def test_json_text_cut_short_is_never_quoted_back(dispatcher: Dispatcher) -> None:
     with pytest.raises(InvalidInputError) as raised:
         dispatcher.dispatch('{"anti_cheat": {"score": 90210417')

@@ -190,7 +190,9 @@ def _distinct_names(names: Collection[str], kind: str) -> None:
             continue
         first = first_of[key]
         if first == name:
-            raise PydanticCustomError("repeated_name", "'{name}' is listed twice; keep one", {"name": name, "kind": kind})
+            raise PydanticCustomError(
+                "repeated_name", "'{name}' is listed twice; keep one", {"name": name, "kind": kind}
+            )
         raise PydanticCustomError(
             "same_name",
             "'{first}' and '{second}' are the same {kind}; keep one",
@@ -545,7 +547,7 @@ interesting, and invalid JSON's is the whole document, which may hold anything."
 _SCHEMA_CONTEXT = frozenset(
     {
         "class_name", "class", "gt", "ge", "lt", "le", "multiple_of", "field_type", "min_length", "max_length",
-        "expected_plural", "actual_length", "pattern", "expected", "max_digits", "decimal_places", "whole_digits",
+        "expected_plural", "pattern", "expected", "max_digits", "decimal_places", "whole_digits",
         "discriminator", "expected_tags", "expected_schemes", "expected_version", "kind",
     }
 )  # fmt: skip
@@ -553,11 +555,15 @@ _SCHEMA_CONTEXT = frozenset(
 whose context holds only these quotes nothing protected (``Input should be less than or equal to 100``)."""
 
 _PROTECTED_MESSAGES = {
+    # pydantic's own that say how many items were given: how many suspicious patterns is protected too
+    "too_short": "{field_type} should have at least {min_length} item(s)",
+    "too_long": "{field_type} should have at most {max_length} item(s)",
     "counts_order": "correct is more than total",
     "same_name": "two names are the same {kind}; keep one",
     "repeated_name": "a {kind} is listed twice; keep one",
 }
-"""This module's own messages that quote input, as they read for a protected field."""
+"""Messages that quote input, as they read for a protected field: this module's own, and pydantic's
+whose context holds more than :data:`_SCHEMA_CONTEXT`."""
 
 
 def _message(item: Any, shown: bool) -> str:
@@ -713,9 +719,7 @@ def _reread(validator: Any, text: str | bytes | bytearray, error: ValidationErro
     return error
 
 
-def validate_input(
-    model: type[BaseModel], value: Any, what: str, protected: Collection[str] = PROTECTED_FIELDS
-) -> Any:
+def validate_input(model: type[BaseModel], value: Any, what: str, protected: Collection[str] = PROTECTED_FIELDS) -> Any:
     """Validate a host's input given as a model, a mapping or JSON text; raise InvalidInputError.
 
     :param protected: The fields whose values the error never quotes (see :func:`field_errors`).

@@ -570,8 +570,12 @@ def _message(item: Any, shown: bool) -> str:
     """An error's message in plain words; with ``shown``, and the input short, what was given too."""
     kind, given, context = item["type"], item.get("input"), item.get("ctx") or {}
     if not shown and not context.keys() <= _SCHEMA_CONTEXT:
-        template = _PROTECTED_MESSAGES.get(kind, f"{kind} (the reason is not shown: the field is protected)")
-        return template.format(**context)
+        template = _PROTECTED_MESSAGES.get(kind)
+        return (
+            f"{kind} (the reason is not shown: the field is protected)"
+            if template is None
+            else template.format(**context)
+        )
     message: str = item["msg"].removeprefix("Value error, ")
     if kind in _RANGE_ERRORS and not _finite(given):
         # Ranges reject NaN and infinities too, but "should be >= 0" would be a puzzling reason.
@@ -625,7 +629,8 @@ def field_name(part: Any) -> str:
     """One step of a field's dotted name, such as a mapping's key, which is the host's: a long one is
     cut short, and an integer of thousands of digits (which str() refuses) is named by its length."""
     if isinstance(part, int) and not isinstance(part, bool):
-        return str(part) if _digits(part) <= _SHOWN_LENGTH else f"<an integer of {_digits(part):,} digits>"
+        digits = _digits(part)
+        return str(part) if digits <= _SHOWN_LENGTH else f"<an integer of {digits:,} digits>"
     text = str(part)
     return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 1] + "…"
 

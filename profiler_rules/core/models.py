@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -32,7 +32,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, TzInfo, core_schema
 
 from .errors import FieldError, InvalidInputError
 
@@ -174,12 +174,19 @@ def name_key(name: str) -> str:
     return _SEPARATORS.sub("_", name.strip().casefold()).strip("_")
 
 
-def _distinct_names(names: Collection[str], kind: str) -> None:
+_DISTINCT_SEEN: set[tuple[str, ...]] = set()
+"""Lists of names already found distinct. Results name the same few categories (traits, tracks) in
+the same order over and over: a set look-up decides then, at a tenth of folding each name again."""
+_DISTINCT_SEEN_SIZE = 1024
+_DISTINCT_SEEN_NAMES = 16  # longer lists are rare, and would make the memory of the cache large
+
+
+def _distinct_names(names: tuple[str, ...], kind: str) -> None:
     """Refuse two names (of a list, or keys of a mapping) that :func:`name_key` reads as one: engines
     would read the one name twice, each its own way (one takes the first score, another the last).
     Blank names name nothing and are left to the engines, which skip them."""
-    if len(names) < 2 or len(set(map(name_key, names))) == len(names):
-        return  # the usual case: one set of cached keys
+    if len(names) < 2 or names in _DISTINCT_SEEN:
+        return
     first_of: dict[str, str] = {}
     for name in names:
         key = name_key(name)
@@ -198,6 +205,10 @@ def _distinct_names(names: Collection[str], kind: str) -> None:
             "'{first}' and '{second}' are the same {kind}; keep one",
             {"first": first, "second": name, "kind": kind},
         )
+    if len(names) <= _DISTINCT_SEEN_NAMES:
+        if len(_DISTINCT_SEEN) >= _DISTINCT_SEEN_SIZE:
+            _DISTINCT_SEEN.clear()  # bounded: hostile input empties it, and the usual lists come back
+        _DISTINCT_SEEN.add(names)
 
 
 def _distinct(kind: str) -> AfterValidator:
@@ -214,7 +225,7 @@ def _distinct_keys(kind: str) -> AfterValidator:
     """A mapping keyed by names of ``kind``, no two the same name, made read-only (see FrozenDict)."""
 
     def check(mapping: dict[str, Any]) -> FrozenDict:
-        _distinct_names(mapping, kind)
+        _distinct_names(tuple(mapping), kind)
         return FrozenDict(mapping)
 
     return AfterValidator(check)
@@ -275,12 +286,12 @@ def _frozen_json(item: Any, depth: int, budget: list[int]) -> Any:
     if isinstance(item, str):
         if len(item) > MAX_TEXT:
             raise _free_form_error(f"holds text longer than {MAX_TEXT} characters")
-        if not _is_unicode(item):
+        if not (item.isascii() or _is_unicode(item)):
             raise _free_form_error("holds text that is not Unicode (a lone surrogate)")
         return item
     if item is None or isinstance(item, bool):
         return item
-    if isinstance(item, int | _LongInteger):
+    if isinstance(item, _INTEGERS):
         if isinstance(item, _LongInteger) or not -_FREE_FORM_INTEGERS <= item < _FREE_FORM_INTEGERS:
             raise _free_form_error("holds an integer of more than 64 bits")
         return item
@@ -289,7 +300,7 @@ def _frozen_json(item: Any, depth: int, budget: list[int]) -> Any:
             raise _free_form_error("holds a number that is not finite")
         return item
     if isinstance(item, Mapping):
-        if not all(isinstance(key, str) and _is_unicode(key) for key in item):
+        if not all(isinstance(key, str) and (key.isascii() or _is_unicode(key)) for key in item):
             raise _free_form_error("has a key that is not text")
         return FrozenDict({key: _frozen_json(child, depth + 1, budget) for key, child in item.items()})
     if isinstance(item, list | tuple):
@@ -304,8 +315,6 @@ def _free_form_error(message: str) -> PydanticCustomError:
 def _is_unicode(text: str) -> bool:
     """Whether ``text`` can be written as UTF-8: Python strings may hold lone surrogates, which no
     report can."""
-    if text.isascii():
-        return True
     try:
         text.encode()
     except UnicodeEncodeError:
@@ -364,6 +373,9 @@ class Answers(BaseModel):
     identity_values: Names = ()
 
 
+_FIXED_ZONES = (TzInfo, timezone)
+
+
 class ProfilerResult(BaseModel):
     """One learner's profiler result, as a host hands it to the dispatcher.
 
@@ -404,6 +416,11 @@ class ProfilerResult(BaseModel):
         # what Python says, not what tzinfo says: a host's time zone may have no offset to give.
         if value is None:
             return value
+        zone = value.tzinfo
+        if zone is None:
+            return value.replace(tzinfo=UTC)
+        if type(zone) in _FIXED_ZONES:
+            return value  # what parsing gives: a fixed offset, never None
         try:
             offset = value.utcoffset()
         except Exception:  # noqa: BLE001 - a host's own tzinfo may fail any way; the field is invalid
@@ -582,7 +599,7 @@ def _message(item: Any, shown: bool) -> str:
         message = "Input should be a finite number"
     elif kind in _NUMBER_ERRORS and isinstance(given, bool):
         message = "a boolean is not a number"
-    elif kind in _NUMBER_ERRORS and isinstance(given, int | _LongInteger):
+    elif kind in _NUMBER_ERRORS and isinstance(given, _INTEGERS):
         message = "Input should be a number within range"  # an integer no float can hold
     if shown and kind not in _UNQUOTED_ERRORS and (text := _shown(given)) is not None:
         message += f" (got {text})"
@@ -590,7 +607,7 @@ def _message(item: Any, shown: bool) -> str:
 
 
 def _finite(value: Any) -> bool:
-    if isinstance(value, int | _LongInteger):
+    if isinstance(value, _INTEGERS):
         return True  # float() of a huge integer overflows; an integer is finite all the same
     try:
         return math.isfinite(float(value))
@@ -699,6 +716,9 @@ class _LongInteger:
 
     def __init__(self, text: str) -> None:
         self.digits = len(text.lstrip("-"))
+
+
+_INTEGERS = (int, _LongInteger)
 
 
 def _integer(text: str) -> int | _LongInteger:

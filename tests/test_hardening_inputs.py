@@ -27,8 +27,9 @@ HYPOTHESIS = settings(max_examples=200, deadline=None, suppress_health_check=[He
 
 # --- 1. protected values are never quoted --------------------------------------------------------
 
-SECRET = "90210417"
-"""A fingerprint, pattern or score no message may ever show; 902.10417 prints as 902.104."""
+SHOWN = ("90210417", "902.1")
+"""What no message may ever show: a fingerprint, pattern or score of 90210417, or a score of 902.10417
+(which a message would print as 902.104)."""
 
 # Invalid anti-cheat blocks, each holding the secret where pydantic would quote it.
 INVALID_ANTI_CHEAT: list[Any] = [
@@ -42,7 +43,6 @@ INVALID_ANTI_CHEAT: list[Any] = [
     {"fingerprint_90210417": True},  # an unknown field whose name is the value
     "90210417",  # not an object at all
 ]
-SHOWN = ("90210417", "902.104", "902.1")
 
 
 def json_text(value: Any) -> str:
@@ -597,6 +597,15 @@ def test_names_that_only_look_alike_stay_apart(dispatcher: Dispatcher) -> None:
         viewer=ADMIN,
     )
     assert report.engines["recipes"].status == "ok"
+
+
+def test_lists_found_distinct_are_remembered_but_never_a_duplicate(dispatcher: Dispatcher) -> None:
+    for index in range(3000):  # more lists than are remembered: the memory empties and fills again
+        dispatcher.dispatch(result(strengths=[f"s{index}", "curiosity"]))
+    for _ in range(2):
+        with pytest.raises(InvalidInputError, match="'curiosity' and 'Curiosity' are the same strength"):
+            dispatcher.dispatch(result(strengths=["curiosity", "Curiosity"]))
+    dispatcher.dispatch(result(strengths=["s1", "curiosity"]))
 
 
 def test_name_key_is_cached_and_bounded() -> None:

@@ -1231,6 +1231,15 @@ def _score(rng: random.Random, low: float = 0, high: float = 100) -> Any:
     return value
 
 
+def _names(rng: random.Random, pool: list[str], count: int) -> list[str]:
+    """``count`` names of ``pool`` at random, but of those that name_key reads alike, only the first:
+    a result naming one category (trait, strength, track) twice is invalid input."""
+    kept: dict[str, str] = {}
+    for name in rng.sample(pool, count):
+        kept.setdefault(name_key(name) or name, name)
+    return list(kept.values())
+
+
 def _maybe(rng: random.Random, probability: float) -> bool:
     return rng.random() < probability
 
@@ -1250,7 +1259,7 @@ def _timestamp(rng: random.Random) -> str | None:
 
 
 def _breakdown(rng: random.Random) -> dict:
-    names = rng.sample(_CATEGORY_NAMES, rng.randint(0, 7))
+    names = _names(rng, _CATEGORY_NAMES, rng.randint(0, 7))
     breakdown: dict[str, Any] = {}
     for name in names:
         kind = rng.random()
@@ -1273,17 +1282,17 @@ def _profile(rng: random.Random) -> dict | None:
         return None
     if kind < 0.15:
         return {}
-    traits = {trait: _score(rng, 0, 10) for trait in rng.sample(_TRAITS, rng.randint(0, 4))}
+    traits = {trait: _score(rng, 0, 10) for trait in _names(rng, _TRAITS, rng.randint(0, 4))}
     if kind < 0.5:  # the platform's flat {category: mean}
         return traits or {"teamwork": 6}
     profile: dict[str, Any] = {}
     if _maybe(rng, 0.85):
         profile["traits"] = traits
     if _maybe(rng, 0.6):
-        profile["strengths"] = rng.sample(_STRENGTHS, rng.randint(0, 3))
+        profile["strengths"] = _names(rng, _STRENGTHS, rng.randint(0, 3))
     choice = rng.random()
     if choice < 0.45:
-        profile["areas_for_growth"] = rng.sample(_GROWTH, rng.randint(0, 4))
+        profile["areas_for_growth"] = _names(rng, _GROWTH, rng.randint(0, 4))
     elif choice < 0.55:
         profile["areas_for_growth"] = None
     return profile
@@ -1319,15 +1328,15 @@ def _sampled(rng: random.Random, index: int, example: dict) -> dict:
     if profile is not None:
         result["behavioral_profile"] = profile
     if _maybe(rng, 0.8):
-        result["strengths"] = rng.sample(_STRENGTHS, rng.randint(0, 3))
+        result["strengths"] = _names(rng, _STRENGTHS, rng.randint(0, 3))
     if _maybe(rng, 0.5):
-        result["areas_for_growth"] = rng.sample(_GROWTH, rng.randint(0, 2))
+        result["areas_for_growth"] = _names(rng, _GROWTH, rng.randint(0, 2))
     if _maybe(rng, 0.85):
         result["recommended_track"] = rng.choice(_TRACKS + [None])
     if _maybe(rng, 0.7):
         result["track_confidence"] = rng.choice([None, 0, 1, 0.82, "0.45", round(rng.random(), 3)])
     if _maybe(rng, 0.75):
-        result["track_alignment"] = {key: _score(rng) for key in rng.sample(_ALIGNMENT_KEYS, rng.randint(0, 5))}
+        result["track_alignment"] = {key: _score(rng) for key in _names(rng, _ALIGNMENT_KEYS, rng.randint(0, 5))}
     if _maybe(rng, 0.4):
         result["future_you_persona"] = rng.choice(
             [None, {"name": "Cyber Sentinel", "archetype": "Defender", "confidence": 0.75, "tags": ["soc", 1, None]}]

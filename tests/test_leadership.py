@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from profiler_rules import Dispatcher, RulesError
+from profiler_rules import Dispatcher, InvalidInputError, RulesError
 
 from .conftest import EXAMPLES, PACKAGED_RULES, edit, line_of, result
 
@@ -188,13 +188,19 @@ def test_the_leadership_trait_at_or_above_its_threshold_is_eligible(
     [
         ({"leadership": 7.5, "work_style": 6.5}, "leadership"),
         ({"traits": {" Leadership ": 7.5}}, "Leadership"),
-        ({"traits": {"LEADERSHIP": 7.5, "leadership": 1}}, "LEADERSHIP"),
+        ({"traits": {"LEADERSHIP": 7.5}}, "LEADERSHIP"),
     ],
 )
 def test_traits_are_read_in_either_profile_shape_and_any_case(
     dispatcher: Dispatcher, profile: dict[str, Any], written: str
 ) -> None:
     assert eligibility(dispatcher, behavioral_profile=profile) == (True, (f"trait {written} 7.5 is at or above 7",))
+
+
+def test_two_traits_that_fold_alike_are_an_input_error(dispatcher: Dispatcher) -> None:
+    # Issue 10: once "the first written counts" here and elsewhere the last; now the host keeps one.
+    with pytest.raises(InvalidInputError, match="'LEADERSHIP' and 'leadership' are the same trait; keep one"):
+        eligibility(dispatcher, behavioral_profile={"traits": {"LEADERSHIP": 7.5, "leadership": 1}})
 
 
 def test_every_matching_rule_is_a_reason(dispatcher: Dispatcher) -> None:

@@ -65,8 +65,10 @@ def test_track_is_the_alignment_of_the_jobs_track_trimmed_and_case_folded(every_
     assert parts(every_job, job(track=" offensive"), track_alignment=alignment)["track"] == 72.3
 
 
-def test_when_two_alignment_keys_fold_alike_the_first_written_counts(every_job: Dispatcher) -> None:
-    assert parts(every_job, job(), track_alignment={"Defender": 10, "defender ": 90})["track"] == 10.0
+def test_when_two_alignment_keys_fold_alike_the_result_is_invalid(every_job: Dispatcher) -> None:
+    # Issue 10: engines read such a pair each their own way, so neither counts: the host keeps one.
+    with pytest.raises(InvalidInputError, match="'Defender' and 'defender ' are the same track; keep one"):
+        parts(every_job, job(), track_alignment={"Defender": 10, "defender ": 90})
 
 
 def test_a_track_without_alignment_counts_zero_and_is_explained(every_job: Dispatcher) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from .engine import Rules, RuleViolation
-from .models import Explanation, ProfilerResult, Role, Viewer
+from .models import PROTECTED_FIELDS, Explanation, ProfilerResult, Role, Viewer
 
 Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", "own_sponsor"]
 
@@ -110,6 +110,13 @@ class AccessPolicy:
             view: tuple(_ReadyGrant(view, index, grant) for index, grant in enumerate(grants))
             for view, grants in self._views.items()
         }
+        self.protected: frozenset[str] = PROTECTED_FIELDS.union(
+            detail for grants in self._views.values() for grant in grants for detail in grant.details
+        )
+        """The result fields no validation message may quote: the anti-cheat signals always, and every
+        detail a grant shows (a detail's name is the result field it shows), since only the viewers
+        of that grant may see it. Worked out once per rule set: a dispatch hands it to validation,
+        which reads it only once a result has failed, so a valid result pays nothing for it."""
 
     @property
     def views(self) -> tuple[str, ...]:

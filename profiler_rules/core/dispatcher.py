@@ -6,7 +6,7 @@ import importlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -27,6 +27,7 @@ from .models import (
     ProfilerResult,
     Viewer,
     field_errors,
+    field_name,
     validate_input,
 )
 from .plugins import DISABLED_PLUGINS_VARIABLE, LOAD_PLUGINS_VARIABLE, PluginInfo, PluginRegistry, discover_plugins
@@ -242,7 +243,7 @@ class Dispatcher:
             reader = self._catalog_readers.get(name)
             if reader is None:
                 known = ", ".join(sorted(self._catalog_readers)) or "none"
-                errors.append(FieldError(str(name), f"no engine reads this catalog (catalogs read: {known})"))
+                errors.append(FieldError(field_name(name), f"no engine reads this catalog (catalogs read: {known})"))
                 continue
             try:
                 items[name] = reader.validate_python(raw)
@@ -273,7 +274,7 @@ class Dispatcher:
         return self._dispatch_under(self._ruleset, result, viewer, catalogs)
 
     def _dispatch_under(self, ruleset: RuleSet, result: Any, viewer: Any, catalogs: Any) -> DispatchReport:
-        checked = validate_input(ProfilerResult, result, "profiler result")
+        checked = validate_input(ProfilerResult, result, "profiler result", ruleset.access.protected)
         context = Context(
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
             self.prepare_catalogs(catalogs).items,
@@ -367,17 +368,19 @@ class Dispatcher:
 
         Invalid results are counted, named in the warnings and left out; they do not stop the pass.
 
-        :raises InvalidInputError: for an invalid viewer or query.
+        :raises InvalidInputError: for an invalid viewer or query, or ``results`` that are not many
+            results (one mapping, one text, or not iterable).
         :raises ProfilerRulesError: when no loaded engine of that name answers over many results.
         """
         ruleset = self._ruleset
         item = next((item for item in self._engines if item.engine.name == engine), None)
         if item is None or item.engine.aggregate_query is None:
             raise ProfilerRulesError(f"no loaded engine named {engine!r} answers over many results")
+        _check_many(results)
         checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
         context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
-        stream = _ResultStream(results)
+        stream = _ResultStream(results, ruleset.access.protected)
         try:
             outcome = item.engine.aggregate(stream, ruleset.rules[engine], context, checked_query)
         except Exception as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
@@ -432,7 +435,7 @@ class Dispatcher:
             viewer=viewer,
             cohort_id=cohort_id,
             sponsor_id=sponsor_id,
-            roster=None if roster is None else list(roster),
+            roster=roster,  # any iterable: the query's validation reads it, or refuses what is not one
             date_from=date_from,
             date_to=date_to,
         )
@@ -494,11 +497,20 @@ def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:
 _LISTED_PROBLEMS = 20
 
 
+def _check_many(results: Any) -> None:
+    """Refuse ``results`` that are not many results: iterating one result's JSON text, mapping or
+    model would read its characters or its keys as results, each one invalid."""
+    if isinstance(results, str | bytes | bytearray | Mapping | BaseModel) or not isinstance(results, Iterable):
+        problem = f"expected an iterable of profiler results, got {type(results).__name__}"
+        raise InvalidInputError("results", [FieldError("", problem)])
+
+
 class _ResultStream:
     """Validates results one at a time as an engine reads them, counting and naming the invalid ones."""
 
-    def __init__(self, results: Iterable[Any]) -> None:
+    def __init__(self, results: Iterable[Any], protected: Collection[str]) -> None:
         self._results = results
+        self._protected = protected
         self.read = 0
         self.invalid = 0
         self._problems: list[str] = []
@@ -507,7 +519,7 @@ class _ResultStream:
         for number, raw in enumerate(self._results, start=1):
             self.read = number
             try:
-                yield validate_input(ProfilerResult, raw, "profiler result")
+                yield validate_input(ProfilerResult, raw, "profiler result", self._protected)
             except InvalidInputError as error:
                 self.invalid += 1
                 if len(self._problems) < _LISTED_PROBLEMS:

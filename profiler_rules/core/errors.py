@@ -72,17 +72,28 @@ class FieldError:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+MAX_LISTED_FIELDS = 20
+"""How many invalid fields an InvalidInputError's message lists; ``errors`` holds them all."""
+
+
 class InvalidInputError(ProfilerRulesError, ValueError):
     """A host passed an invalid profiler result, viewer or catalog.
 
     ``what`` names the input ("profiler result", "viewer", "catalogs"); ``errors`` lists each invalid
-    field with a message, so ``errors[0].field`` is, say, ``"scores.aptitude"``.
+    field with a message, so ``errors[0].field`` is, say, ``"scores.aptitude"``. The message lists the
+    first 20 and counts the others: a catalog of thousands of bad items is one line, not megabytes.
+
+    Messages come from :func:`profiler_rules.core.models.field_errors`, which never quotes the value of
+    a protected field (the anti-cheat signals, and every detail the access rules name).
     """
 
     def __init__(self, what: str, errors: Sequence[FieldError]) -> None:
         self.what = what
         self.errors: tuple[FieldError, ...] = tuple(errors)
-        details = "; ".join(error.format() for error in self.errors)
+        details = "; ".join(error.format() for error in self.errors[:MAX_LISTED_FIELDS])
+        more = len(self.errors) - MAX_LISTED_FIELDS
+        if more > 0:
+            details += f"; ... and {more:,} more invalid field(s)"
         super().__init__(f"invalid {what}: {details}")
 
     @property

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInputError
-from .models import ProfilerResult, validate_input
+from .models import PROTECTED_FIELDS, ProfilerResult, validate_input
 
 MAX_DISTINCT_CHANGES = 10_000
 EXAMPLES_PER_CHANGE = 3
@@ -104,13 +104,18 @@ def compare(
     dispatch_base: Any,
     dispatch_new: Any,
     engines: Iterable[str],
+    protected: Collection[str] = PROTECTED_FIELDS,
 ) -> Impact:
-    """Replay JSONL ``lines`` through two dispatch functions (``result -> DispatchReport``) and compare."""
+    """Replay JSONL ``lines`` through two dispatch functions (``result -> DispatchReport``) and compare.
+
+    ``protected`` names the fields whose values the invalid lines' messages never quote: those both
+    rule sets protect (see :attr:`AccessPolicy.protected`).
+    """
     impact = Impact({name: EngineImpact() for name in engines})
     for number, line in _numbered(lines):
         impact.results += 1
         try:
-            result = validate_input(ProfilerResult, line, "profiler result")
+            result = validate_input(ProfilerResult, line, "profiler result", protected)
         except InvalidInputError as error:
             impact.invalid += 1
             if len(impact.invalid_examples) < LISTED_INVALID:

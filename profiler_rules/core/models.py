@@ -7,13 +7,17 @@ NaN or an out-of-range value is an error that names its field.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +32,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, TzInfo, core_schema
 
 from .errors import FieldError, InvalidInputError
 
@@ -85,11 +89,18 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT), _Number]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+MAX_ID = 256
+_ID_NUMBERS = 10**MAX_ID  # an integer id as long as a text id may be: its text is short, str() can make it
+
+
 def _id_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool) and -_ID_NUMBERS < value < _ID_NUMBERS:
+        return str(value)
+    return value  # anything else, a huge integer too, is for the text schema to refuse
 
 
-ItemId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
+# The limits before the validator: after it, pydantic would let a lone surrogate through.
+ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ID), BeforeValidator(_id_text)]
 """A catalog item's id: hosts use UUID strings or integers; integers are read as their text."""
 
 
@@ -115,7 +126,11 @@ class AptitudeCounts(BaseModel):
     @model_validator(mode="after")
     def _correct_within_total(self) -> AptitudeCounts:
         if self.correct > self.total:
-            raise ValueError(f"correct ({self.correct}) is more than total ({self.total})")
+            raise PydanticCustomError(
+                "counts_order",
+                "correct ({correct}) is more than total ({total})",
+                {"correct": self.correct, "total": self.total},
+            )
         return self
 
     @property
@@ -146,11 +161,74 @@ def percentage_of(value: float | AptitudeCounts | None) -> float | None:
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def name_key(name: str) -> str:
     """How category, skill and trait names compare across the platform: trimmed, case-folded, with
     runs of spaces, '-' and '_' alike ("Reverse-Engineering" and "reverse engineering" are one name).
-    Never by part of a word."""
+    Never by part of a word.
+
+    Cached: every result and catalog item names the same few dozen categories, skills and traits,
+    and a look-up costs a fifth of folding again. The cache is bounded, so names that never come
+    back (hostile input) only push the oldest out.
+    """
     return _SEPARATORS.sub("_", name.strip().casefold()).strip("_")
+
+
+_DISTINCT_SEEN: set[tuple[str, ...]] = set()
+"""Lists of names already found distinct. Results name the same few categories (traits, tracks) in
+the same order over and over: a set look-up decides then, at a tenth of folding each name again."""
+_DISTINCT_SEEN_SIZE = 1024
+_DISTINCT_SEEN_NAMES = 16  # longer lists are rare, and would make the memory of the cache large
+
+
+def _distinct_names(names: tuple[str, ...], kind: str) -> None:
+    """Refuse two names (of a list, or keys of a mapping) that :func:`name_key` reads as one: engines
+    would read the one name twice, each its own way (one takes the first score, another the last).
+    Blank names name nothing and are left to the engines, which skip them."""
+    if len(names) < 2 or names in _DISTINCT_SEEN:
+        return
+    first_of: dict[str, str] = {}
+    for name in names:
+        key = name_key(name)
+        if not key:
+            continue
+        if key not in first_of:
+            first_of[key] = name
+            continue
+        first = first_of[key]
+        if first == name:
+            raise PydanticCustomError(
+                "repeated_name", "'{name}' is listed twice; keep one", {"name": name, "kind": kind}
+            )
+        raise PydanticCustomError(
+            "same_name",
+            "'{first}' and '{second}' are the same {kind}; keep one",
+            {"first": first, "second": name, "kind": kind},
+        )
+    if len(names) <= _DISTINCT_SEEN_NAMES:
+        if len(_DISTINCT_SEEN) >= _DISTINCT_SEEN_SIZE:
+            _DISTINCT_SEEN.clear()  # bounded: hostile input empties it, and the usual lists come back
+        _DISTINCT_SEEN.add(names)
+
+
+def _distinct(kind: str) -> AfterValidator:
+    """A list of names of ``kind`` in which no two are the same name."""
+
+    def check(names: tuple[str, ...]) -> tuple[str, ...]:
+        _distinct_names(names, kind)
+        return names
+
+    return AfterValidator(check)
+
+
+def _distinct_keys(kind: str) -> AfterValidator:
+    """A mapping keyed by names of ``kind``, no two the same name, made read-only (see FrozenDict)."""
+
+    def check(mapping: dict[str, Any]) -> FrozenDict:
+        _distinct_names(tuple(mapping), kind)
+        return FrozenDict(mapping)
+
+    return AfterValidator(check)
 
 
 class FrozenDict(dict[Any, Any]):
@@ -172,11 +250,8 @@ class FrozenDict(dict[Any, Any]):
         return hash(frozenset(self.items()))
 
 
-_Frozen = AfterValidator(FrozenDict)  # the class itself: no Python frame per dict
-
 # Bounds on what a host may send: a result is a few kilobytes; these stop a runaway or hostile input
 # (megabyte strings, thousands of categories, deeply nested free-form JSON) before any engine runs.
-MAX_ID = 256
 MAX_TEXT = 10_000
 MAX_ITEMS = 200
 MAX_FREE_FORM_DEPTH = 16
@@ -196,29 +271,55 @@ def _read_free_form(value: dict[str, Any]) -> FrozenDict:
     return _frozen_json(value, 1, budget)
 
 
+_FREE_FORM_INTEGERS = 2**63
+"""Integers of free-form JSON fit 64 bits: a report holding a longer one is JSON that many readers
+refuse (Python's past 4,300 digits) or misread."""
+
+
 def _frozen_json(item: Any, depth: int, budget: list[int]) -> Any:
+    # The messages say what is wrong, never the value: free-form JSON may be a protected detail.
     budget[0] -= 1
     if budget[0] < 0:
-        raise ValueError(f"holds more than {MAX_FREE_FORM_VALUES} values")
+        raise _free_form_error(f"holds more than {MAX_FREE_FORM_VALUES} values")
     if depth > MAX_FREE_FORM_DEPTH:  # checked before going deeper, so recursion stays shallow
-        raise ValueError(f"is nested deeper than {MAX_FREE_FORM_DEPTH} levels")
+        raise _free_form_error(f"is nested deeper than {MAX_FREE_FORM_DEPTH} levels")
     if isinstance(item, str):
         if len(item) > MAX_TEXT:
-            raise ValueError(f"holds text longer than {MAX_TEXT} characters")
+            raise _free_form_error(f"holds text longer than {MAX_TEXT} characters")
+        if not (item.isascii() or _is_unicode(item)):
+            raise _free_form_error("holds text that is not Unicode (a lone surrogate)")
         return item
-    if item is None or isinstance(item, bool | int):
+    if item is None or isinstance(item, bool):
+        return item
+    if isinstance(item, _INTEGERS):
+        if isinstance(item, _LongInteger) or not -_FREE_FORM_INTEGERS <= item < _FREE_FORM_INTEGERS:
+            raise _free_form_error("holds an integer of more than 64 bits")
         return item
     if isinstance(item, float):
         if not math.isfinite(item):
-            raise ValueError("holds a number that is not finite")
+            raise _free_form_error("holds a number that is not finite")
         return item
     if isinstance(item, Mapping):
-        if not all(isinstance(key, str) for key in item):
-            raise ValueError("has a key that is not text")
+        if not all(isinstance(key, str) and (key.isascii() or _is_unicode(key)) for key in item):
+            raise _free_form_error("has a key that is not text")
         return FrozenDict({key: _frozen_json(child, depth + 1, budget) for key, child in item.items()})
     if isinstance(item, list | tuple):
         return tuple(_frozen_json(child, depth + 1, budget) for child in item)
-    raise ValueError(f"holds a {type(item).__name__}, which is not JSON")
+    raise _free_form_error(f"holds a {type(item).__name__}, which is not JSON")
+
+
+def _free_form_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("free_form", message)
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: Python strings may hold lone surrogates, which no
+    report can."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 FreeForm = Annotated[dict[str, Any], AfterValidator(_read_free_form)]
@@ -238,9 +339,11 @@ class BehavioralProfile(BaseModel):
 
     model_config = _FROZEN
 
-    traits: Annotated[dict[Name, TraitMean], Field(max_length=MAX_ITEMS), _Frozen] = Field(default_factory=FrozenDict)
-    strengths: Names = ()
-    areas_for_growth: Names | None = None
+    traits: Annotated[dict[Name, TraitMean], Field(max_length=MAX_ITEMS), _distinct_keys("trait")] = Field(
+        default_factory=FrozenDict
+    )
+    strengths: Annotated[Names, _distinct("strength")] = ()
+    areas_for_growth: Annotated[Names, _distinct("area for growth")] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -270,6 +373,9 @@ class Answers(BaseModel):
     identity_values: Names = ()
 
 
+_FIXED_ZONES = (TzInfo, timezone)
+
+
 class ProfilerResult(BaseModel):
     """One learner's profiler result, as a host hands it to the dispatcher.
 
@@ -286,15 +392,15 @@ class ProfilerResult(BaseModel):
     difficulty_selection: Name | None = None
     scores: Scores = Scores()  # frozen and hashable, so pydantic shares it rather than copying it
     technical_exposure_score: Percent | None = None
-    aptitude_breakdown: Annotated[dict[Name, AptitudeScore | None], Field(max_length=MAX_ITEMS), _Frozen] = Field(
-        default_factory=FrozenDict
-    )
+    aptitude_breakdown: Annotated[
+        dict[Name, AptitudeScore | None], Field(max_length=MAX_ITEMS), _distinct_keys("category")
+    ] = Field(default_factory=FrozenDict)
     behavioral_profile: BehavioralProfile = BehavioralProfile()  # read-only and hashable: shared, not copied
-    strengths: Names = ()
-    areas_for_growth: Names = ()
+    strengths: Annotated[Names, _distinct("strength")] = ()
+    areas_for_growth: Annotated[Names, _distinct("area for growth")] = ()
     recommended_track: Name | None = None
     track_confidence: Fraction | None = None
-    track_alignment: Annotated[dict[Name, Percent], Field(max_length=MAX_ITEMS), _Frozen] = Field(
+    track_alignment: Annotated[dict[Name, Percent], Field(max_length=MAX_ITEMS), _distinct_keys("track")] = Field(
         default_factory=FrozenDict
     )
     future_you_persona: FreeForm | None = None
@@ -306,10 +412,20 @@ class ProfilerResult(BaseModel):
     @field_validator("completed_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        # Naive timestamps are read as UTC so that results from different sources compare.
-        if value is not None and value.tzinfo is None:
+        # Naive timestamps are read as UTC so that results from different sources compare. Naive is
+        # what Python says, not what tzinfo says: a host's time zone may have no offset to give.
+        if value is None:
+            return value
+        zone = value.tzinfo
+        if zone is None:
             return value.replace(tzinfo=UTC)
-        return value
+        if type(zone) in _FIXED_ZONES:
+            return value  # what parsing gives: a fixed offset, never None
+        try:
+            offset = value.utcoffset()
+        except Exception:  # noqa: BLE001 - a host's own tzinfo may fail any way; the field is invalid
+            raise PydanticCustomError("time_zone", "its time zone gives no offset from UTC") from None
+        return value.replace(tzinfo=UTC) if offset is None else value
 
     @property
     def is_complete(self) -> bool:
@@ -322,12 +438,12 @@ class Viewer(BaseModel):
 
     model_config = _FROZEN
 
-    user_id: str | None = None
+    user_id: Name | None = None
     roles: frozenset[Role] = frozenset()
-    mentee_ids: frozenset[str] = frozenset()
-    coachee_ids: frozenset[str] = frozenset()
-    cohort_ids: frozenset[str] = frozenset()
-    sponsor_ids: frozenset[str] = frozenset()
+    mentee_ids: frozenset[Name] = frozenset()
+    coachee_ids: frozenset[Name] = frozenset()
+    cohort_ids: frozenset[Name] = frozenset()
+    sponsor_ids: frozenset[Name] = frozenset()
 
 
 @dataclass(slots=True)
@@ -412,42 +528,231 @@ class AggregateReport(BaseModel):
     results_invalid: int = 0
 
 
-def field_errors(error: ValidationError) -> list[FieldError]:
-    """pydantic's errors as dotted field names and plain messages."""
+PROTECTED_FIELDS: frozenset[str] = frozenset({"anti_cheat"})
+"""The fields whose values no message ever quotes, whatever the access rules say: the anti-cheat
+signals, which only viewers the access rules allow may see. The access rules add the details their
+grants show (see :attr:`AccessPolicy.protected <profiler_rules.core.access.AccessPolicy.protected>`)."""
+
+
+def field_errors(
+    error: ValidationError, protected: Collection[str] = PROTECTED_FIELDS, root: Any = None
+) -> list[FieldError]:
+    """pydantic's errors as dotted field names and plain messages.
+
+    Other fields' messages show what was given, when it is short: ``(got 120)``. A field named in
+    ``protected``, and everything within it, is named and its problem said, but what was given is
+    never shown: no ``(got ...)``, no message that quotes input (a validator's own words, a union's
+    tag), and no key of a mapping or name of an unknown field within it, which are the host's data
+    too and show as ``*`` (``anti_cheat.*: Extra inputs are not permitted``). ``root`` is the type
+    validated, which tells declared names from keys; without it, all below a protected name is ``*``.
+
+    This runs only once a validation has failed, so protecting costs a valid input nothing.
+    """
     found = []
     for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        given = item.get("input")
-        if item["type"] in _RANGE_ERRORS and not _finite(given):
-            # Ranges reject NaN and infinities too, but "should be >= 0" would be a puzzling reason.
-            message = "Input should be a finite number"
-        elif item["type"] in _NUMBER_ERRORS and isinstance(given, bool):
-            message = "a boolean is not a number"
-        if item["type"] not in {"missing", "extra_forbidden"} and _short(given):
-            # Ranges are checked after conversion, so 120 arrives as 120.0: show it as written.
-            message += f" (got {given:g})" if isinstance(given, float) and _finite(given) else f" (got {given!r})"
-        found.append(FieldError(field, message))
+        loc = item["loc"]
+        at = next((index for index, part in enumerate(loc) if isinstance(part, str) and part in protected), None)
+        if at is None:
+            found.append(FieldError(".".join(map(field_name, loc)), _message(item, shown=True)))
+        else:
+            found.append(FieldError(_protected_path(root, loc, at), _message(item, shown=False)))
     return found
 
 
 _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
 _NUMBER_ERRORS = frozenset({"float_type", "int_type"})
+_UNQUOTED_ERRORS = frozenset({"missing", "extra_forbidden", "json_invalid"})
+"""Errors whose input is not the field's value: a missing field has none, an unknown field's is not
+interesting, and invalid JSON's is the whole document, which may hold anything."""
+
+_SCHEMA_CONTEXT = frozenset(
+    {
+        "class_name", "class", "gt", "ge", "lt", "le", "multiple_of", "field_type", "min_length", "max_length",
+        "expected_plural", "pattern", "expected", "max_digits", "decimal_places", "whole_digits",
+        "discriminator", "expected_tags", "expected_schemes", "expected_version", "kind",
+    }
+)  # fmt: skip
+"""What pydantic fills its messages with that comes from the models, not from the input: a message
+whose context holds only these quotes nothing protected (``Input should be less than or equal to 100``)."""
+
+_PROTECTED_MESSAGES = {
+    # pydantic's own that say how many items were given: how many suspicious patterns is protected too
+    "too_short": "{field_type} should have at least {min_length} item(s)",
+    "too_long": "{field_type} should have at most {max_length} item(s)",
+    "counts_order": "correct is more than total",
+    "same_name": "two names are the same {kind}; keep one",
+    "repeated_name": "a {kind} is listed twice; keep one",
+}
+"""Messages that quote input, as they read for a protected field: this module's own, and pydantic's
+whose context holds more than :data:`_SCHEMA_CONTEXT`."""
+
+
+def _message(item: Any, shown: bool) -> str:
+    """An error's message in plain words; with ``shown``, and the input short, what was given too."""
+    kind, given, context = item["type"], item.get("input"), item.get("ctx") or {}
+    if not shown and not context.keys() <= _SCHEMA_CONTEXT:
+        template = _PROTECTED_MESSAGES.get(kind)
+        return (
+            f"{kind} (the reason is not shown: the field is protected)"
+            if template is None
+            else template.format(**context)
+        )
+    message: str = item["msg"].removeprefix("Value error, ")
+    if kind in _RANGE_ERRORS and not _finite(given):
+        # Ranges reject NaN and infinities too, but "should be >= 0" would be a puzzling reason.
+        message = "Input should be a finite number"
+    elif kind in _NUMBER_ERRORS and isinstance(given, bool):
+        message = "a boolean is not a number"
+    elif kind in _NUMBER_ERRORS and isinstance(given, _INTEGERS):
+        message = "Input should be a number within range"  # an integer no float can hold
+    if shown and kind not in _UNQUOTED_ERRORS and (text := _shown(given)) is not None:
+        message += f" (got {text})"
+    return message
 
 
 def _finite(value: Any) -> bool:
+    if isinstance(value, _INTEGERS):
+        return True  # float() of a huge integer overflows; an integer is finite all the same
     try:
         return math.isfinite(float(value))
     except (TypeError, ValueError, OverflowError):
         return True  # not a number at all: the range message stands
 
 
-def _short(value: Any) -> bool:
-    return isinstance(value, str | int | float) and len(repr(value)) <= 60
+_SHOWN_LENGTH = 60
 
 
-def validate_input(model: type[BaseModel], value: Any, what: str) -> Any:
-    """Validate a host's input given as a model, a mapping or JSON text; raise InvalidInputError."""
+def _shown(value: Any) -> str | None:
+    """A given value as a message shows it: short ones whole, a long integer by its length (writing
+    it out would take str(), which refuses 4,300 digits and more), anything else not at all."""
+    if isinstance(value, _LongInteger):
+        return f"an integer of {value.digits:,} digits"
+    if isinstance(value, int):
+        digits = _digits(value)
+        return repr(value) if digits <= _SHOWN_LENGTH else f"an integer of {digits:,} digits"
+    if isinstance(value, float):
+        # Ranges are checked after conversion, so 120 arrives as 120.0: show it as written.
+        return f"{value:g}" if math.isfinite(value) else repr(value)
+    if isinstance(value, str) and len(value) <= _SHOWN_LENGTH:
+        text = repr(value)
+        return text if len(text) <= _SHOWN_LENGTH else None
+    return None
+
+
+def _digits(value: int) -> int:
+    """The number of decimal digits of ``value``, without writing it out."""
+    magnitude = abs(value)
+    estimate = max(1, int((magnitude.bit_length() - 1) * math.log10(2)) + 1)  # exact or one short
+    return estimate + 1 if magnitude >= 10**estimate else estimate
+
+
+def field_name(part: Any) -> str:
+    """One step of a field's dotted name, such as a mapping's key, which is the host's: a long one is
+    cut short, and an integer of thousands of digits (which str() refuses) is named by its length."""
+    if isinstance(part, int) and not isinstance(part, bool):
+        digits = _digits(part)
+        return str(part) if digits <= _SHOWN_LENGTH else f"<an integer of {digits:,} digits>"
+    text = str(part)
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 1] + "…"
+
+
+def _protected_path(root: Any, loc: tuple[Any, ...], at: int) -> str:
+    """The dotted name of an error within the protected field at ``loc[at]``: its declared names
+    (fields, positions in lists, shapes) as written, each key or unknown name as ``*``."""
+    annotation = root
+    for part in loc[: at + 1]:
+        annotation, _ = _step(annotation, part)
+    names = [field_name(part) for part in loc[: at + 1]]
+    for part in loc[at + 1 :]:
+        annotation, declared = _step(annotation, part)
+        names.append(field_name(part) if declared else "*")
+        if annotation is _UNKNOWN:
+            break  # nothing below an unknown place is known either: one '*' stands for all of it
+    return ".".join(names)
+
+
+_UNKNOWN: Any = object()
+
+
+def _step(annotation: Any, part: Any) -> tuple[Any, bool]:
+    """The type found at ``part`` of a loc within ``annotation``, and whether ``part`` is a declared
+    name (a model's field, a list position, a union's tag, pydantic's ``[key]``) rather than data
+    (a mapping's key, an unknown field's name). ``_UNKNOWN`` once the type is not known."""
+    annotation = _bare(annotation)
+    if part == "[key]":
+        return annotation, True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(part) if isinstance(part, str) else None
+        return (_UNKNOWN, False) if field is None else (field.annotation, True)
+    origin, arguments = get_origin(annotation), get_args(annotation)
+    if origin in (tuple, list, set, frozenset) and isinstance(part, int) and arguments:
+        return arguments[0], True
+    if origin in (dict, Mapping) and len(arguments) == 2:
+        return arguments[1], False
+    if origin in (typing.Union, types.UnionType):
+        for member in arguments:
+            tags = [meta.tag for meta in getattr(member, "__metadata__", ()) if isinstance(meta, Tag)]
+            if part in tags:
+                return member, True
+    return _UNKNOWN, False
+
+
+def _bare(annotation: Any) -> Any:
+    """``annotation`` without its Annotated metadata and without ``| None``: what a loc steps into."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [member for member in get_args(annotation) if member is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+class _LongInteger:
+    """An integer of JSON text too long for Python to read (4,300 digits and more), in its place while
+    the text is read again to name the field that holds it; every field refuses it."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+
+_INTEGERS = (int, _LongInteger)
+
+
+def _integer(text: str) -> int | _LongInteger:
+    try:
+        return int(text)
+    except ValueError:
+        return _LongInteger(text)
+
+
+def _reread(validator: Any, text: str | bytes | bytearray, error: ValidationError) -> ValidationError:
+    """The errors of JSON text that pydantic could not parse for a number out of its range, found by
+    reading the text again with Python's parser, which keeps such numbers (as :class:`_LongInteger`
+    when too long even for Python), so that the error names the field that holds the number."""
+    if not any("number out of range" in str((item.get("ctx") or {}).get("error")) for item in error.errors()):
+        return error
+    try:
+        data = json.loads(text, parse_int=_integer)
+        validator.validate_python(data)
+    except ValidationError as found:
+        return found
+    except (ValueError, RecursionError):
+        pass  # not JSON to Python either: pydantic's own error stands
+    return error
+
+
+def validate_input(model: type[BaseModel], value: Any, what: str, protected: Collection[str] = PROTECTED_FIELDS) -> Any:
+    """Validate a host's input given as a model, a mapping or JSON text; raise InvalidInputError.
+
+    :param protected: The fields whose values the error never quotes (see :func:`field_errors`).
+    """
     if isinstance(value, model):
         return value
     # The model's compiled validator itself: model_validate's Python wrapper costs as much again as
@@ -458,4 +763,6 @@ def validate_input(model: type[BaseModel], value: Any, what: str) -> Any:
             return validator.validate_json(value)
         return validator.validate_python(value)
     except ValidationError as error:
-        raise InvalidInputError(what, field_errors(error)) from None
+        if isinstance(value, (str, bytes, bytearray)):
+            error = _reread(validator, value, error)
+        raise InvalidInputError(what, field_errors(error, protected, model)) from None

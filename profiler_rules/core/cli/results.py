@@ -182,6 +182,7 @@ def run_diff(args: argparse.Namespace) -> int:
             lambda result: base.dispatch(result, viewer=viewer, catalogs=catalogs),
             lambda result: new.dispatch(result, viewer=viewer, catalogs=catalogs),
             new.engines,
+            base.ruleset.access.protected | new.ruleset.access.protected,
         )
     summary = impact.as_dict(args.top)
     summary["base"] = {"digest": base.ruleset.digest, "version": base.ruleset.version, "directory": args.base}

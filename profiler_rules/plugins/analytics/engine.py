@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from importlib.resources import files
 from typing import Annotated
 
@@ -28,12 +28,15 @@ from profiler_rules import (
     Rules,
     RuleViolation,
     Subject,
+    name_key,
 )
 
 COHORT_VIEW = "cohort_analytics"
 ENTERPRISE_VIEW = "enterprise_analytics"
 UNKNOWN_BAND = "unknown"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+Name = Annotated[str, Field(max_length=256)]
+"""An id or a name of a roster or a query: as long as a result's ids may be, since warnings quote them."""
 
 
 class ReadinessBand(BaseModel):
@@ -85,22 +88,23 @@ class AnalyticsRules(BaseModel):
 
 
 class RosterEntry(BaseModel):
-    """One enrolment: a learner in a cohort, perhaps of a sponsor."""
+    """One enrolment: a learner in a cohort, perhaps of a sponsor. Bounded like a result's fields,
+    since warnings and dashboards quote them."""
 
     model_config = _FROZEN
     user_id: ItemId
-    cohort_id: str | None = None
-    sponsor_id: str | None = None
-    name: str | None = None
-    email: str | None = None
+    cohort_id: Name | None = None
+    sponsor_id: Name | None = None
+    name: Name | None = None
+    email: Name | None = None
 
 
 class AnalyticsQuery(BaseModel):
     """The scope of a dashboard."""
 
     model_config = _FROZEN
-    cohort_id: str | None = None
-    sponsor_id: str | None = None
+    cohort_id: Name | None = None
+    sponsor_id: Name | None = None
     roster: tuple[RosterEntry, ...] | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -300,9 +304,14 @@ def _in_scope(cohort_id: str | None, sponsor_id: str | None, query: AnalyticsQue
 
 
 def _window(query: AnalyticsQuery) -> tuple[datetime | None, datetime | None]:
+    """The first and the last instants counted, both included, in UTC.
+
+    ``date_to`` includes its whole day (the original compared with midnight and lost it): the window
+    ends at the day's last microsecond, the finest a datetime tells apart. The next midnight would be
+    the same bound, but after 9999-12-31 there is none.
+    """
     start = None if query.date_from is None else datetime.combine(query.date_from, time.min, UTC)
-    # date_to includes its whole day: the original compared with midnight and lost it.
-    end = None if query.date_to is None else datetime.combine(query.date_to + timedelta(days=1), time.min, UTC)
+    end = None if query.date_to is None else datetime.combine(query.date_to, time.max, UTC)
     return start, end
 
 
@@ -335,7 +344,7 @@ def _read(
             if dated:
                 undated += 1
                 continue
-        elif (start is not None and when < start) or (end is not None and when >= end):
+        elif (start is not None and when < start) or (end is not None and when > end):
             outside += 1
             continue
         counted += 1
@@ -442,9 +451,24 @@ def _average(values: list[float]) -> float | None:
 
 
 def _top_strengths(latest: Iterable[_Latest], limit: int) -> tuple[StrengthCount, ...]:
-    counts = Counter(strength for item in latest for strength in dict.fromkeys(item.strengths))
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
-    return tuple(StrengthCount(strength=strength, count=count) for strength, count in ranked)
+    """The commonest strengths, each counted once per learner. Strengths that :func:`name_key` reads
+    as one ("Problem solving", "problem-solving") are one strength, shown as most learners wrote it
+    (the first in sorted order on a tie); a result names each strength once (its validation says so)."""
+    learners: Counter[str] = Counter()
+    spellings: Counter[tuple[str, str]] = Counter()
+    for item in latest:
+        for strength in item.strengths:
+            key = name_key(strength)
+            if key:  # a blank strength names nothing
+                learners[key] += 1
+                spellings[key, strength.strip()] += 1
+    shown: dict[str, tuple[int, str]] = {}
+    for (key, spelling), count in spellings.items():
+        best = shown.get(key)
+        if best is None or (-count, spelling) < (-best[0], best[1]):
+            shown[key] = (count, spelling)
+    ranked = sorted(((shown[key][1], count) for key, count in learners.items()), key=lambda pair: (-pair[1], pair[0]))
+    return tuple(StrengthCount(strength=strength, count=count) for strength, count in ranked[:limit])
 
 
 def _readiness_distribution(latest: Iterable[_Latest], settings: AnalyticsRules) -> dict[str, int]:

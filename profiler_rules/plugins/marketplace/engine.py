@@ -242,7 +242,9 @@ class Job(BaseModel):
     level that is not one of them is found when a result is matched (its level part is 0, with a warning).
     """
 
-    model_config = _FROZEN
+    # Texts bounded as a result's are (10,000 characters), and Unicode: a report can not hold a lone
+    # surrogate, which Python's JSON reader lets through.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
 
     id: ItemId
     title: str

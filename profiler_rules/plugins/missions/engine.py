@@ -102,7 +102,9 @@ class MissionRules(BaseModel):
 class Mission(BaseModel):
     """One item of the ``missions`` catalog."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Texts bounded as a result's are (10,000 characters), and Unicode: a report can not hold a lone
+    # surrogate, which Python's JSON reader lets through.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
 
     id: ItemId
     title: str

@@ -295,14 +295,16 @@ class RecipeRules(BaseModel):
 class Recipe(BaseModel):
     """One item of the ``recipes`` catalog."""
 
-    model_config = _FROZEN
+    # Texts bounded as a result's are (10,000 characters), and Unicode: a report can not hold a lone
+    # surrogate, which Python's JSON reader lets through.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
 
     id: ItemId
     title: str
     skill_codes: tuple[Annotated[str, AfterValidator(lambda code: code.strip().upper())], ...]
     is_active: bool = True
     usage_count: Annotated[int, Field(ge=0)] = 0
-    avg_rating: float | None = None
+    avg_rating: Annotated[float, Field(allow_inf_nan=False)] | None = None  # NaN would rank at random
 
     @cached_property
     def codes(self) -> tuple[str, ...]:

@@ -383,7 +383,7 @@ def test_interrupting_any_command_is_one_line_without_a_traceback(tmp_path: Path
 BAD_LINES: list[tuple[bytes, str]] = [
     (b"", "the line is blank"),
     (b" \t ", "the line is blank"),
-    (b'{"session_id": "a", "user_id"', "invalid JSON: EOF while parsing an object at column 30"),
+    (b'{"session_id": "a", "user_id"', "invalid JSON: EOF while parsing an object at column 29"),
     (b"[1, 2]", "expected a JSON object, got an array"),
     (b'"text"', "expected a JSON object, got a string"),
     (b"42", "expected a JSON object, got a number"),

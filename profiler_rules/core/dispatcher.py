@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
+from .jsonl import InvalidLine, bounded
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -495,7 +496,11 @@ _LISTED_PROBLEMS = 20
 
 
 class _ResultStream:
-    """Validates results one at a time as an engine reads them, counting and naming the invalid ones."""
+    """Validates results one at a time as an engine reads them, counting and naming the invalid ones.
+
+    The lines of JSON Lines come read by :func:`.jsonl.read_results`: a line that gave no result is an
+    :class:`InvalidLine`, named as every command names it (``line 7: the line is blank``).
+    """
 
     def __init__(self, results: Iterable[Any]) -> None:
         self._results = results
@@ -506,12 +511,18 @@ class _ResultStream:
     def __iter__(self) -> Iterator[ProfilerResult]:
         for number, raw in enumerate(self._results, start=1):
             self.read = number
+            if isinstance(raw, InvalidLine):
+                self._left_out(str(raw))
+                continue
             try:
                 yield validate_input(ProfilerResult, raw, "profiler result")
             except InvalidInputError as error:
-                self.invalid += 1
-                if len(self._problems) < _LISTED_PROBLEMS:
-                    self._problems.append(f"result #{number} left out: {error}")
+                self._left_out(f"result #{number} left out: {bounded(error)}")
+
+    def _left_out(self, problem: str) -> None:
+        self.invalid += 1
+        if len(self._problems) < _LISTED_PROBLEMS:
+            self._problems.append(problem)
 
     def problems(self) -> tuple[str, ...]:
         more = self.invalid - len(self._problems)

@@ -349,6 +349,50 @@ def test_killing_the_parent_ends_its_workers_and_removes_their_spool(
     assert output.read_bytes() == expected.read_bytes()
 
 
+def test_a_worker_that_dies_ends_the_batch_with_one_line_and_the_way_to_resume(
+    long_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, expected = long_run
+    output, tmp = tmp_path / "out.jsonl", tmp_path / "tmp"
+    process, workers = start_batch(source, output, tmp, "--workers", "2")
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    process.wait(timeout=60)
+    stderr = (tmp / "stderr").read_text()
+    assert process.returncode == 2, stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("profiler-rules: error: a worker process ended"), stderr
+    assert "--resume" in stderr
+    assert wait_gone(workers) == [] and spools(tmp) == []
+    resumed = run_cli("dispatch", str(source), "--output", str(output), "--resume")
+    assert resumed.code == 0, resumed.stderr
+    assert output.read_bytes() == expected.read_bytes()
+
+
+def test_workers_that_can_not_serve_the_same_rules_raise_a_plain_error(
+    rules_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from profiler_rules import Dispatcher, ProfilerRulesError
+    from profiler_rules.core.batch import dispatch_lines
+
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    (rules_dir / "ruleset.yaml").write_text("version: 2.0.0\n", encoding="utf-8")  # changed since
+    with pytest.raises(ProfilerRulesError, match="changed since"):
+        list(dispatch_lines(dispatcher, [good("a")] * 600, workers=2))
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_option_file_is_never_the_output(tmp_path: Path) -> None:
+    source = write_results(tmp_path / "results.jsonl", 3)
+    catalogs = tmp_path / "catalogs.json"
+    catalogs.write_bytes((EXAMPLES / "catalogs.json").read_bytes())
+    viewer = tmp_path / "viewer.json"
+    viewer.write_text(json.dumps(ADMIN), encoding="utf-8")
+    for option, path in (("--catalogs", catalogs), ("--viewer", viewer)):
+        before = path.read_bytes()
+        run = run_cli("dispatch", str(source), option, str(path), "--output", str(path))
+        assert run.code == 2 and "is the input" in run.stderr, run.stderr
+        assert path.read_bytes() == before
+
+
 def test_interrupting_any_command_is_one_line_without_a_traceback(tmp_path: Path) -> None:
     # Each command waits on standard input that never ends: Ctrl-C is how a user gets out.
     for command in (
@@ -466,6 +510,37 @@ def test_a_bare_cr_inside_a_line_does_not_split_it(tmp_path: Path) -> None:
     assert (diff.code, diff.json()["results"], diff.json()["invalid"]) == (0, 2, 0)
 
 
+def test_lines_end_at_newlines_only_and_are_bounded_at_the_limit() -> None:
+    import io
+
+    from profiler_rules.core.jsonl import MAX_LINE_BYTES as LIMIT
+    from profiler_rules.core.jsonl import OverlongLine, read_lines
+
+    assert LIMIT == MAX_LINE_BYTES
+    pieces = [
+        (b"a\rb", b"\n"),
+        (b"x" * LIMIT, b"\r\n"),
+        (b"y" * (LIMIT + 1), b"\n"),
+        (b"z" * LIMIT, b"\n"),
+        (b"w" * (LIMIT + 1), b"\r\n"),
+        (b"v" * (3 * LIMIT), b"\n"),
+        (b"", b"\r\n"),
+        (b"u" * (LIMIT + 1), b""),  # the last line, without an ending
+    ]
+    lines = list(read_lines(io.BytesIO(b"".join(line + ending for line, ending in pieces))))
+    assert [line if isinstance(line, bytes) else type(line) for line in lines] == [
+        b"a\rb",
+        b"x" * LIMIT,
+        OverlongLine,
+        b"z" * LIMIT,
+        OverlongLine,
+        OverlongLine,
+        b"",
+        OverlongLine,
+    ]
+    assert list(read_lines(io.BytesIO(b"u" * LIMIT))) == [b"u" * LIMIT]
+
+
 def test_a_huge_line_is_refused_without_being_held(tmp_path: Path) -> None:
     source = tmp_path / "huge.jsonl"
     huge = b'{"session_id": "' + b"x" * 40_000_000 + b'", "user_id": "u"}'
@@ -567,6 +642,16 @@ def test_a_document_is_read_only_up_to_its_limit(tmp_path: Path) -> None:
         writer.kill()
         writer.wait()
     assert run.code == 2 and f"--viewer {fifo}: larger than 64 MiB" in run.stderr, run.stderr
+
+
+def test_a_roster_that_is_not_a_list_is_one_line(tmp_path: Path) -> None:
+    cohort = str(EXAMPLES / "cohort.jsonl")
+    for text, kind in (("5", "a number"), ('{"user_id": "u"}', "an object"), ('"u-1"', "a string")):
+        roster = tmp_path / "roster.json"
+        roster.write_text(text, encoding="utf-8")
+        run = run_cli("analytics", cohort, "--viewer", json.dumps(ADMIN), "--roster", str(roster))
+        assert run.code == 2 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr == f"profiler-rules: error: --roster {roster}: expected a JSON array, got {kind}\n"
 
 
 def test_explain_shows_control_characters_from_input_instead_of_sending_them(tmp_path: Path) -> None:

@@ -45,11 +45,10 @@ _validate_result = ProfilerResult.__pydantic_validator__.validate_json
 
 @dataclass(frozen=True, slots=True)
 class OverlongLine:
-    """A line longer than :data:`MAX_LINE_BYTES`: only its size was kept, never its bytes."""
-
-    size: int
+    """The place of a line longer than :data:`MAX_LINE_BYTES`, whose bytes were skipped, never held."""
 
 
+_OVERLONG = OverlongLine()
 Line = bytes | str | OverlongLine
 """One line as read: its bytes (a host may give text), or the mark of an over-long line."""
 
@@ -95,19 +94,17 @@ def read_lines(stream: BinaryIO) -> Iterator[bytes | OverlongLine]:
         if line.endswith(b"\n"):
             line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
         elif len(line) == limit:
-            yield OverlongLine(len(line) + _skip_line(stream))
+            _skip_line(stream)
+            yield _OVERLONG
             continue
-        yield line if len(line) <= MAX_LINE_BYTES else OverlongLine(len(line))
+        yield line if len(line) <= MAX_LINE_BYTES else _OVERLONG
 
 
-def _skip_line(stream: BinaryIO) -> int:
-    """Read past the rest of the line, a piece at a time; how many bytes it had."""
-    skipped = 0
+def _skip_line(stream: BinaryIO) -> None:
+    """Read past the rest of the line, a piece at a time."""
     while piece := stream.readline(_SKIP_PIECE):
-        skipped += len(piece)
         if piece.endswith(b"\n"):
-            break
-    return skipped
+            return
 
 
 def read_results(lines: Iterable[Line], first_line: int = 1) -> Iterator[ProfilerResult | InvalidLine]:
@@ -162,7 +159,7 @@ def _problem_of(data: bytes | str, error: ValidationError, document: bool) -> Ex
     if len(problems) == 1 and problems[0]["type"] == "json_invalid":
         return UnreadableJSON(_json_problem(data, problems[0]["msg"], document))
     if len(problems) == 1 and problems[0]["type"] == "model_type" and not problems[0]["loc"]:
-        return UnreadableJSON(f"expected a JSON object, got {_kind(problems[0].get('input'))}")
+        return UnreadableJSON(f"expected a JSON object, got {json_kind(problems[0].get('input'))}")
     return bounded(InvalidInputError("profiler result", field_errors(error)))
 
 
@@ -205,7 +202,10 @@ def _where(data: bytes, offset: int, document: bool) -> str:
     return f"line {line} column {column}"
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What kind of JSON value a parsed value is, in words: ``an array``, ``a string``, ``null``."""
+    if isinstance(value, dict):
+        return "an object"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):

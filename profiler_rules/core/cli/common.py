@@ -75,8 +75,9 @@ class Interrupted(KeyboardInterrupt):
 
 class _Interruptions:
     """Turns SIGINT and SIGTERM into :class:`Interrupted`, except inside :func:`uninterrupted` blocks,
-    where the signal waits for the block's end; once one is raised, later ones are let go, so the
-    cleanup on the way out (flushing records, ending workers) runs whole."""
+    where the first signal waits for the block's end (a second one does not: a write stuck on a pipe
+    nobody reads must not keep the user in). Once one is raised, later ones are let go, so the cleanup
+    on the way out (flushing records, ending workers) runs whole."""
 
     def __init__(self) -> None:
         self.reset()
@@ -89,10 +90,10 @@ class _Interruptions:
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if self.raised:
             return
-        if self.depth:
+        if self.depth and self.pending is None:
             self.pending = signum
             return
-        self.stop(signum)
+        self.stop(self.pending or signum)
 
     def stop(self, signum: int) -> None:
         self.raised = True

@@ -39,7 +39,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..batch import Progress
+    from ..batch import Block, Progress
     from ..dispatcher import Catalogs, Dispatcher
     from ..models import DispatchReport, Explanation, Viewer
 
@@ -49,7 +49,8 @@ def run_dispatch(args: argparse.Namespace) -> int:
     example = example_paths() if args.example else {}
     lines = args.jsonl or str(source).endswith((".jsonl", ".ndjson"))
     if lines:
-        _refuse_the_input_as_output(source, args.output)
+        inputs = {"INPUT": source, "--catalogs": args.catalogs, "--viewer": args.viewer}
+        _refuse_an_input_as_output(inputs, args.output)
     dispatcher = build_dispatcher(args.rules, args.strict)
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
@@ -82,17 +83,18 @@ def _dispatch_document(
     return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs)
 
 
-def _refuse_the_input_as_output(source: Any, output: str | None) -> None:
-    """An output that is the input file (by device and inode: through a link too, and standard input or
+def _refuse_an_input_as_output(inputs: dict[str, Any], output: str | None) -> None:
+    """An output that is an input file (by device and inode: through a link too, and standard input or
     output when they are that file) would be truncated before it is read, or read back as it grows.
     Checked before anything is opened for writing."""
-    read = _file_identity(source)
-    if read is None:
-        return
     written = _file_identity(output if output is not None else 1)
-    if read == written:
-        target = f"--output {output}" if output is not None else "standard output"
-        raise CommandError(f"{target} is the input {source_name(source)}; write the records to another file")
+    if written is None:
+        return
+    for given, source in inputs.items():
+        if source is not None and _file_identity(source) == written:
+            target = f"--output {output}" if output is not None else "standard output"
+            what = f"the input {source_name(source)}" if given == "INPUT" else f"the input of {given}"
+            raise CommandError(f"{target} is {what}; write the records to another file")
 
 
 def _file_identity(source: Any) -> tuple[int, int] | None:
@@ -112,8 +114,6 @@ def _dispatch_lines(
     viewer: Viewer | None,
     args: argparse.Namespace,
 ) -> int:
-    from concurrent.futures.process import BrokenProcessPool
-
     from ..batch import dispatch_blocks
     from ..jsonl import read_lines
 
@@ -121,30 +121,37 @@ def _dispatch_lines(
     progress = _resumed(dispatcher, source, lines, args)
     kinds = Counter(progress.kinds)
     with _output(args) as sink:
-        written = _Written(source, args, progress.records)
         blocks = dispatch_blocks(
             dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=progress.records + 1
         )
-        try:
-            with contextlib.closing(blocks):
-                for block in blocks:
-                    with uninterrupted():  # a record is written whole, and counted, or not at all
-                        sink.write(block.data)
-                        kinds.update(block.kinds)
-                        written.records += len(block.kinds)
-        except Interrupted as interruption:
-            interruption.detail = written.describe()
-            raise
-        except BrokenPipeError:
-            raise
-        except (OSError, ProfilerRulesError, BrokenProcessPool) as error:
-            raise CommandError(f"{_failure(error)}; {written.describe()}") from None
+        _write(blocks, sink, kinds, _Written(source, args, progress.records))
     if progress.records:
         print(f"profiler-rules: resumed after line {progress.records}", file=sys.stderr)
     total, invalid, failed = sum(kinds.values()), kinds["invalid"], kinds["engine error"]
     summary = f"{total} line(s): {total - invalid} dispatched, {invalid} with errors"
     print(f"profiler-rules: {summary}" + (f", {failed} with an engine error" if failed else ""), file=sys.stderr)
     return EXIT_PROBLEMS if invalid or (args.strict and failed) else EXIT_OK
+
+
+def _write(blocks: Iterator[Block], sink: BinaryIO, kinds: Counter[str], written: _Written) -> None:
+    """Write each block of records whole, counting their kinds; a batch that stops early says how far
+    it got and the command that goes on from there."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with contextlib.closing(blocks):  # closing it ends the workers at once
+            for block in blocks:
+                with uninterrupted():  # a record is written whole, and counted, or not at all
+                    sink.write(block.data)
+                    kinds.update(block.kinds)
+                    written.records += len(block.kinds)
+    except Interrupted as interruption:
+        interruption.detail = written.describe()
+        raise
+    except BrokenPipeError:
+        raise  # standard output closed early: see main
+    except (OSError, ProfilerRulesError, BrokenProcessPool) as error:
+        raise CommandError(f"{_failure(error)}; {written.describe()}") from None
 
 
 def _resumed(dispatcher: Dispatcher, source: Any, lines: Iterator[Any], args: argparse.Namespace) -> Progress:
@@ -226,7 +233,7 @@ def run_analytics(args: argparse.Namespace) -> int:
     dispatcher = build_dispatcher(args.rules, args.strict)
     viewer = load_viewer(args.viewer, example.get("viewer"))
     cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
-    roster = read_json_file(args.roster or example.get("roster"), "--roster")
+    roster = _roster(args.roster or example.get("roster"))
     with open_input(source) as stream:
         try:
             report = dispatcher.analytics(
@@ -243,6 +250,15 @@ def run_analytics(args: argparse.Namespace) -> int:
     print(report.model_dump_json(indent=2))
     warn(report.warnings)
     return EXIT_OK if report.status == "ok" and not report.results_invalid else EXIT_PROBLEMS
+
+
+def _roster(path: Any) -> list[Any] | None:
+    from ..jsonl import json_kind
+
+    roster = read_json_file(path, "--roster")
+    if roster is not None and not isinstance(roster, list):
+        raise CommandError(f"--roster {path}: expected a JSON array, got {json_kind(roster)}")
+    return roster
 
 
 def run_explain(args: argparse.Namespace) -> int:

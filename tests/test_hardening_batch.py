@@ -644,6 +644,20 @@ def test_a_document_is_read_only_up_to_its_limit(tmp_path: Path) -> None:
     assert run.code == 2 and f"--viewer {fifo}: larger than 64 MiB" in run.stderr, run.stderr
 
 
+def test_a_closed_standard_input_is_one_line(tmp_path: Path) -> None:
+    for command in (["dispatch", "--jsonl", "-"], ["dispatch", "-"], ["explain", "-"], ["diff", "-"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "profiler_rules", *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.close(0),  # the child starts without a standard input, as with <&-
+            env=ENVIRONMENT,
+            timeout=60,
+        )
+        assert run.returncode == 2, (command, run.stderr)
+        assert run.stderr == b"profiler-rules: error: cannot read standard input: it is closed\n"
+
+
 def test_a_roster_that_is_not_a_list_is_one_line(tmp_path: Path) -> None:
     cohort = str(EXAMPLES / "cohort.jsonl")
     for text, kind in (("5", "a number"), ('{"user_id": "u"}', "an object"), ('"u-1"', "a string")):

@@ -211,6 +211,8 @@ def open_input(source: Any) -> BinaryIO:
     """INPUT (or standard input for ``-``) as bytes: the readers of :mod:`..jsonl` parse UTF-8
     themselves, so a byte that is not UTF-8 is a problem they name rather than the end of the run."""
     if source == "-":
+        if sys.stdin is None:  # the command was started with it closed (<&-)
+            raise CommandError(f"cannot read {STANDARD_INPUT}: it is closed")
         return sys.stdin.buffer
     try:
         return open(str(source), "rb")  # noqa: SIM115 - the caller closes it

@@ -9,9 +9,10 @@ the same way, so the same bad line gets the same message from every command and 
 - Parsing is pydantic's own, whose depth is bounded: no ``json.loads`` (a line of 1,000 ``[`` is a
   RecursionError there), on the error path neither.
 - A problem is one plain message: ``the line is blank``, ``not UTF-8: byte 0xe9 at column 20``,
-  ``invalid JSON: EOF while parsing an object at column 30``, ``expected a JSON object, got an
+  ``invalid JSON: EOF while parsing an object at column 29``, ``expected a JSON object, got an
   array``, or the invalid fields as :class:`InvalidInputError` names them (at most
   :data:`MAX_LISTED_FIELDS`, each name bounded). A line's problem is quoted as ``line N: ...``.
+- A UTF-8 byte order mark before the JSON, as Windows tools write it, is read past.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def _skip_line(stream: BinaryIO) -> None:
             return
 
 
-def read_results(lines: Iterable[Line], first_line: int = 1) -> Iterator[ProfilerResult | InvalidLine]:
+def read_results(lines: Iterable[Line]) -> Iterator[ProfilerResult | InvalidLine]:
     """Each line's result, or the :class:`InvalidLine` saying why there is none."""
-    for number, line in enumerate(lines, start=first_line):
+    for number, line in enumerate(lines, start=1):
         yield read_line(number, line)
 
 

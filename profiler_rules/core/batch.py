@@ -8,8 +8,8 @@ ahead into its task queue. Workers write each chunk's records to a file of a tem
 which the parent reads back in order and deletes.
 
 Workers die with their parent, however it ends: an interruption ends them at once, and on Linux the
-kernel signals them when the parent is killed (elsewhere a thread of theirs watches for it). Each
-removes the spool directory as it goes, so none is left behind.
+kernel signals them when the parent is killed (elsewhere a thread of theirs watches for it); orphaned
+so, they remove the spool directory themselves, so none is left behind.
 
 Lines are read by :mod:`.jsonl`, the reader every command shares; a line that gives no result becomes
 an error record naming it. :func:`resume` checks, record by record, that an interrupted run's output
@@ -218,8 +218,7 @@ def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalog
 
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
-    signal.signal(signal.SIGTERM, lambda _signal, _frame: _end_worker(spool))
-    _die_with_parent(parent, spool)
+    _follow_parent(parent, spool)
     try:
         _worker = (Dispatcher.from_spec(spec), catalogs, viewer, spool)
     except ProfilerRulesError as error:
@@ -228,18 +227,24 @@ def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalog
         _worker = error
 
 
-def _end_worker(spool: Path) -> None:
-    """End this worker at once, taking the spool with it (every worker does: the last one to go wins)."""
-    shutil.rmtree(spool, ignore_errors=True)
-    os._exit(128 + signal.SIGTERM)
-
-
-def _die_with_parent(parent: int, spool: Path) -> None:
-    """Make this worker end when its parent does, even when the parent is killed outright."""
+def _follow_parent(parent: int, spool: Path) -> None:
+    """End this worker when its parent ends, even when the parent is killed outright: on Linux the
+    kernel sends SIGTERM then, elsewhere a thread watches for the worker's adoption by another process."""
+    forked_by = os.getppid()  # the parent itself, or the fork server that started the worker for it
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: _end_worker(spool, orphan=os.getppid() != forked_by))
     if not _parent_death_signal():
-        threading.Thread(target=_watch_parent, args=(os.getppid(), spool), daemon=True).start()
+        threading.Thread(target=_watch_parent, args=(forked_by, spool), daemon=True).start()
     if not _alive(parent):  # it ended before we asked
-        _end_worker(spool)
+        _end_worker(spool, orphan=True)
+
+
+def _end_worker(spool: Path, *, orphan: bool) -> None:
+    """End this worker at once. An orphan removes the spool, which its parent no longer can (every
+    orphan does: the last one to go wins); a worker its living parent ends leaves the spool to it, with
+    the records of the chunks already done."""
+    if orphan:
+        shutil.rmtree(spool, ignore_errors=True)
+    os._exit(128 + signal.SIGTERM)
 
 
 def _parent_death_signal() -> bool:
@@ -256,7 +261,7 @@ def _watch_parent(parent: int, spool: Path) -> None:
     """Where the kernel can not tell: an orphan is adopted by another process, so its parent id changes."""
     while os.getppid() == parent:
         time.sleep(_PARENT_POLL_SECONDS)
-    _end_worker(spool)
+    _end_worker(spool, orphan=True)
 
 
 def _alive(pid: int) -> bool:

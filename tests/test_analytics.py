@@ -274,7 +274,7 @@ def test_the_command_line_reports_invalid_lines(tmp_path: Path) -> None:
     run = run_cli("analytics", str(source), "--viewer", json.dumps(ADMIN))
     assert run.code == 1
     assert run.json()["results_invalid"] == 1
-    assert "profiler-rules: warning: result #2 left out: invalid profiler result" in run.stderr
+    assert "profiler-rules: warning: line 2: invalid JSON: key must be a string at column 2" in run.stderr
 
 
 def test_a_line_that_is_not_utf8_is_that_lines_error(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_a_line_that_is_not_utf8_is_that_lines_error(tmp_path: Path) -> None:
     assert run.code == 1 and "Traceback" not in run.stderr
     report = run.json()
     assert (report["results_read"], report["results_invalid"], report["output"]["profiled"]) == (3, 1, 2)
-    assert "result #2 left out" in run.stderr
+    assert "line 2: not UTF-8: byte 0xff at column 17" in run.stderr
 
 
 PEAK_SCRIPT = """

@@ -83,7 +83,7 @@ def test_jsonl_gives_one_record_per_line_in_order_and_goes_on_after_bad_lines(tm
     }
     assert records[2]["line"] == 3 and records[2]["error"].startswith("invalid JSON")
     assert records[3] == {"line": 4, "session_id": None, "error": "the line is blank"}
-    assert records[4] == {"line": 5, "session_id": None, "error": "expected a JSON object, got list"}
+    assert records[4] == {"line": 5, "session_id": None, "error": "expected a JSON object, got an array"}
     assert records[5]["session_id"] == "6"
     assert "6 line(s): 2 dispatched, 4 with errors" in run.stderr
     assert "Traceback" not in run.stderr
@@ -162,7 +162,7 @@ def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None
     lines = [good(str(index), difficulty_selection=("novice", "elite", "bogus")[index % 3]) for index in range(700)]
     lines[10] = "{broken"
     lines[500] = ""
-    lines[600] = '{"session_id": "\\ud800", "user_id": "u"}'  # a lone surrogate: valid JSON, not valid UTF-8
+    lines[600] = '{"session_id": "\\ud800", "user_id": "u"}'  # a lone surrogate: no text, so no JSON
     source = write_lines(tmp_path / "results.jsonl", lines)
     spool = tmp_path / "tmp"  # where the workers spool their records
     spool.mkdir()
@@ -173,7 +173,7 @@ def test_workers_give_the_same_records_in_the_same_order(tmp_path: Path) -> None
     assert not list(spool.iterdir())  # and nothing is left behind
     assert len(two.stdout.splitlines()) == 700
     assert json.loads(two.stdout.splitlines()[10])["line"] == 11
-    assert json.loads(two.stdout.splitlines()[600])["session_id"] == "\ud800"
+    assert json.loads(two.stdout.splitlines()[600])["error"].startswith("invalid JSON")
     assert "Traceback" not in one.stderr + two.stderr
     assert run_cli("dispatch", str(source), "--workers", "0").code == 2
 

@@ -89,7 +89,7 @@ def test_diff_counts_invalid_lines_and_exits_1(tmp_path: Path) -> None:
     run = run_cli("diff", str(source), "--format", "json")
     assert run.code == 1
     assert run.json()["invalid"] == 1
-    assert run.json()["invalid_examples"][0].startswith("line 2: invalid profiler result")
+    assert run.json()["invalid_examples"] == ["line 2: invalid JSON: key must be a string at column 2"]
 
 
 def peak_kib(source: Path, base: Path) -> int:

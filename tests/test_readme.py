@@ -56,7 +56,11 @@ def commands() -> dict[str, argparse.ArgumentParser]:
 def test_the_command_table_names_every_command_and_option() -> None:
     rows = [line for line in section("Command line").splitlines() if line.startswith("| `")]
     for name, parser in commands().items():
-        about = [row for row in rows if f"profiler-rules {name}" in row.split("|")[1] or f" {name}," in row or f" {name})" in row]
+        about = [
+            row
+            for row in rows
+            if f"profiler-rules {name}" in row.split("|")[1] or f" {name}," in row or f" {name})" in row
+        ]
         assert about, f"no row of the command table is about {name}"
         options = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
         missing = {option for option in options - {"--help"} if not any(option in row for row in about)}

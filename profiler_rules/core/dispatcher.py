@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
+from .jsonl import InvalidLine
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -506,7 +507,11 @@ def _check_many(results: Any) -> None:
 
 
 class _ResultStream:
-    """Validates results one at a time as an engine reads them, counting and naming the invalid ones."""
+    """Validates results one at a time as an engine reads them, counting and naming the invalid ones.
+
+    The lines of JSON Lines come read by :func:`.jsonl.read_results`: a line that gave no result is an
+    :class:`InvalidLine`, named as every command names it (``line 7: the line is blank``).
+    """
 
     def __init__(self, results: Iterable[Any], protected: Collection[str]) -> None:
         self._results = results
@@ -518,12 +523,18 @@ class _ResultStream:
     def __iter__(self) -> Iterator[ProfilerResult]:
         for number, raw in enumerate(self._results, start=1):
             self.read = number
+            if isinstance(raw, InvalidLine):
+                self._left_out(str(raw))
+                continue
             try:
                 yield validate_input(ProfilerResult, raw, "profiler result", self._protected)
             except InvalidInputError as error:
-                self.invalid += 1
-                if len(self._problems) < _LISTED_PROBLEMS:
-                    self._problems.append(f"result #{number} left out: {error}")
+                self._left_out(f"result #{number} left out: {error}")
+
+    def _left_out(self, problem: str) -> None:
+        self.invalid += 1
+        if len(self._problems) < _LISTED_PROBLEMS:
+            self._problems.append(problem)
 
     def problems(self) -> tuple[str, ...]:
         more = self.invalid - len(self._problems)

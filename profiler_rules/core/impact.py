@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidInputError
-from .models import PROTECTED_FIELDS, ProfilerResult, validate_input
+from .jsonl import InvalidLine
+from .models import ProfilerResult
 
 MAX_DISTINCT_CHANGES = 10_000
 EXAMPLES_PER_CHANGE = 3
@@ -100,26 +100,23 @@ def _show(value: Any) -> str:
 
 
 def compare(
-    lines: Iterable[str],
+    results: Iterable[ProfilerResult | InvalidLine],
     dispatch_base: Any,
     dispatch_new: Any,
     engines: Iterable[str],
-    protected: Collection[str] = PROTECTED_FIELDS,
 ) -> Impact:
-    """Replay JSONL ``lines`` through two dispatch functions (``result -> DispatchReport``) and compare.
+    """Replay results through two dispatch functions (``result -> DispatchReport``) and compare.
 
-    ``protected`` names the fields whose values the invalid lines' messages never quote: those both
-    rule sets protect (see :attr:`AccessPolicy.protected`).
+    ``results`` are those :func:`profiler_rules.core.jsonl.read_results` reads from JSON Lines: each
+    line's result, or the :class:`InvalidLine` counted and named in its place.
     """
     impact = Impact({name: EngineImpact() for name in engines})
-    for number, line in _numbered(lines):
+    for result in results:
         impact.results += 1
-        try:
-            result = validate_input(ProfilerResult, line, "profiler result", protected)
-        except InvalidInputError as error:
+        if isinstance(result, InvalidLine):
             impact.invalid += 1
             if len(impact.invalid_examples) < LISTED_INVALID:
-                impact.invalid_examples.append(f"line {number}: {error}")
+                impact.invalid_examples.append(str(result))
             continue
         base = dispatch_base(result).model_dump(mode="json")["engines"]
         new = dispatch_new(result).model_dump(mode="json")["engines"]
@@ -143,9 +140,3 @@ def _compare_engine(
         impact.changed += 1
         for change in changes:
             impact.count(change, session)
-
-
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield number, line

@@ -763,6 +763,14 @@ def validate_input(model: type[BaseModel], value: Any, what: str, protected: Col
             return validator.validate_json(value)
         return validator.validate_python(value)
     except ValidationError as error:
-        if isinstance(value, (str, bytes, bytearray)):
-            error = _reread(validator, value, error)
-        raise InvalidInputError(what, field_errors(error, protected, model)) from None
+        raise invalid_input(model, value, error, what, protected) from None
+
+
+def invalid_input(
+    model: type[BaseModel], value: Any, error: ValidationError, what: str, protected: Collection[str] = PROTECTED_FIELDS
+) -> InvalidInputError:
+    """The :class:`InvalidInputError` of ``value``, which ``model`` refused with ``error``: each field
+    named, no protected value quoted, and a number too long to parse named at its field."""
+    if isinstance(value, (str, bytes, bytearray)):
+        error = _reread(model.__pydantic_validator__, value, error)
+    return InvalidInputError(what, field_errors(error, protected, model))

@@ -11,18 +11,35 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
-from .common import EXAMPLE_COHORT, EXIT_OK, EXIT_USAGE, CommandError
+from .common import EXAMPLE_COHORT, EXIT_OK, EXIT_USAGE, CommandError, interruptions_caught
 from .results import run_analytics, run_diff, run_dispatch, run_explain
 from .rulefiles import run_check, run_init, run_plugins, run_schema, run_test
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    Ctrl-C (SIGINT) or SIGTERM ends any command with one line, ``profiler-rules: interrupted``, saying
+    for a batch what was written and how to resume it, and the exit code 128 + the signal's number
+    (130, 143).
+    """
+    with interruptions_caught():
+        try:
+            return _run(list(sys.argv[1:] if argv is None else argv))
+        except KeyboardInterrupt as interruption:  # an Interrupted, or Ctrl-C before our handler was set
+            detail = getattr(interruption, "detail", None)
+            print("profiler-rules: interrupted" + (f": {detail}" if detail else ""), file=sys.stderr)
+            return getattr(interruption, "code", 128 + signal.SIGINT)
+
+
+def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.command_line = argv  # as given, for the exact command that resumes an interrupted batch
     # Problems reach the user as report fields and warning lines; logging's last-resort handler would
     # print them a second time, engine tracebacks included.
     logging.getLogger("profiler_rules").addHandler(logging.NullHandler())

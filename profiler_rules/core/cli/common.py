@@ -1,29 +1,140 @@
-"""What every command shares: errors for people, exit codes, reading inputs, building the dispatcher."""
+"""What every command shares: errors for people, exit codes, reading inputs, building the dispatcher,
+and interruptions (Ctrl-C, SIGTERM) that end a command with one line rather than a traceback."""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.resources import files
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 if TYPE_CHECKING:
     from ..dispatcher import Catalogs, Dispatcher
-    from ..errors import RulesDirectoryError
+    from ..errors import InvalidInputError, RulesDirectoryError
     from ..models import Viewer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXAMPLE_COHORT = "cohort-2026-spring"
+MAX_OPTION_FILE_BYTES = 64 << 20
+"""The largest --catalogs, --viewer or --roster file read: 64 MiB (a roster of 100,000 learners takes 15)."""
+STANDARD_INPUT = "standard input"
 
 
 class CommandError(Exception):
-    """A problem the user can fix, printed as one line and mapped to an exit code."""
+    """A problem the user can fix, printed as one line and mapped to an exit code.
+
+    Text from the input inside the message is shown with its control characters escaped (see
+    :func:`visible`), so a message can not send commands to the user's terminal.
+    """
 
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
+        super().__init__(visible(message))
         self.code = code
+
+
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text from input as it is safe to print: control characters (ESC begins a terminal command, CR
+    rewrites the line), line breaks and bidirectional overrides are written as escapes such as
+    ``\\x1b`` or ``\\u202e``."""
+    return _UNSEEN.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# --- interruptions -----------------------------------------------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM: the command stops and exits with 128 + the signal's number.
+
+    A KeyboardInterrupt, so that no ``except Exception`` swallows it. ``detail`` says what the command
+    had done and how to go on, for the one line printed.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.detail: str | None = None
+
+    @property
+    def code(self) -> int:
+        return 128 + self.signum
+
+
+class _Interruptions:
+    """Turns SIGINT and SIGTERM into :class:`Interrupted`, except inside :func:`uninterrupted` blocks,
+    where the first signal waits for the block's end (a second one does not: a write stuck on a pipe
+    nobody reads must not keep the user in). Once one is raised, later ones are let go, so the cleanup
+    on the way out (flushing records, ending workers) runs whole."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.depth = 0
+        self.pending: int | None = None
+        self.raised = False
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.raised:
+            return
+        if self.depth and self.pending is None:
+            self.pending = signum
+            return
+        self.stop(self.pending or signum)
+
+    def stop(self, signum: int) -> None:
+        self.raised = True
+        raise Interrupted(signum)
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.depth -= 1
+        if kind is None and not self.depth and self.pending is not None and not self.raised:
+            self.stop(self.pending)
+
+
+_interruptions = _Interruptions()
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def interruptions_caught() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise :class:`Interrupted` (in the main thread; a
+    command run from another thread keeps the signal handling it has)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {
+        number: signal.signal(number, _interruptions.on_signal) for number in _SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _interruptions.reset()
+
+
+def uninterrupted() -> _Interruptions:
+    """A block that an interruption waits for, such as writing a record: it is never left half written."""
+    return _interruptions
 
 
 def build_dispatcher(rules: str | None, strict: bool = False) -> Dispatcher:
@@ -76,7 +187,7 @@ def print_problems(problems: Sequence[Any], stream: TextIO) -> None:
 
 def warn(messages: Sequence[str]) -> None:
     for message in messages:
-        print(f"profiler-rules: warning: {message}", file=sys.stderr)
+        print(f"profiler-rules: warning: {visible(message)}", file=sys.stderr)
 
 
 def example_paths() -> dict[str, Any]:
@@ -101,60 +212,89 @@ def input_source(given: str | None, example: bool, example_key: str, command: st
     return source
 
 
-def open_input(source: Any, *, binary: bool = False) -> Any:
-    """INPUT (or standard input for ``-``), as text, or as bytes for JSON Lines that only pydantic reads:
-    it parses UTF-8 itself, so a line that is not UTF-8 becomes that line's error rather than the end of
-    the run."""
+def source_name(source: Any) -> str:
+    """How messages name an input: its path, or standard input for ``-``."""
+    return STANDARD_INPUT if source == "-" else str(source)
+
+
+def open_input(source: Any) -> BinaryIO:
+    """INPUT (or standard input for ``-``) as bytes: the readers of :mod:`..jsonl` parse UTF-8
+    themselves, so a byte that is not UTF-8 is a problem they name rather than the end of the run."""
     if source == "-":
-        return sys.stdin.buffer if binary else sys.stdin
+        if sys.stdin is None:  # the command was started with it closed (<&-)
+            raise CommandError(f"cannot read {STANDARD_INPUT}: it is closed")
+        return sys.stdin.buffer
     try:
-        return open(str(source), "rb") if binary else open(str(source), encoding="utf-8")  # noqa: SIM115 - the caller closes it
+        return open(str(source), "rb")  # noqa: SIM115 - the caller closes it
     except OSError as error:
         raise CommandError(f"cannot read {source}: {error.strerror or error}") from None
 
 
-def read_json_file(path: Any, what: str) -> Any:
+def read_limited(source: Any, limit: int, name: str) -> bytes:
+    """All of INPUT (or of a file an option names), refused once it passes ``limit`` bytes: reading
+    stops there, whatever the file is (a 40 GB file, a FIFO that never ends, /dev/zero)."""
+    with open_input(source) as stream:
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:  # a directory, say
+            raise CommandError(f"cannot read {name}: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise CommandError(f"{name}: larger than {limit >> 20} MiB, the limit of what is read")
+    return data
+
+
+def read_json_file(path: Any, option: str) -> Any:
+    """The JSON of the file an option names (``--catalogs``, ``--roster``), or None without one."""
     if path is None:
         return None
+    from ..jsonl import UnreadableJSON, json_of
+
+    name = f"{option} {path}"
     try:
-        text = Path(str(path)).read_text(encoding="utf-8")
-    except OSError as error:
-        raise CommandError(f"cannot read the {what} file {path}: {error.strerror or error}") from None
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise CommandError(f"the {what} file {path} is not valid JSON: {error}") from None
+        return json_of(read_limited(path, MAX_OPTION_FILE_BYTES, name))
+    except UnreadableJSON as error:
+        raise CommandError(f"{name}: {error.problem}") from None
+
+
+def input_error(error: InvalidInputError, origin: str | None = None, code: int = EXIT_USAGE) -> CommandError:
+    """An invalid input as one line of bounded length (the error lists at most 20 fields), naming where
+    it came from."""
+    message = str(error)
+    return CommandError(f"{origin}: {message}" if origin else message, code)
 
 
 def load_catalogs(dispatcher: Dispatcher, path: Any) -> Catalogs:
     from ..errors import InvalidInputError
 
     try:
-        return dispatcher.prepare_catalogs(read_json_file(path, "catalogs"))
+        return dispatcher.prepare_catalogs(read_json_file(path, "--catalogs"))
     except InvalidInputError as error:
-        raise CommandError(str(error)) from None
+        raise input_error(error, f"--catalogs {path}") from None
 
 
 def load_viewer(option: str | None, example: Any = None) -> Viewer | None:
     """``--viewer``: JSON text, or a JSON file; else the example's viewer, if any."""
     from ..errors import InvalidInputError
+    from ..jsonl import UnreadableJSON, json_of
     from ..models import Viewer, validate_input
 
     if option is None:
-        raw = read_json_file(example, "viewer")
-    elif option.lstrip().startswith("{"):
+        origin, raw = "--viewer", read_json_file(example, "--viewer")
+    elif option.lstrip().startswith(("{", "[")):
+        origin = "--viewer"
         try:
-            raw = json.loads(option)
-        except ValueError as error:
-            raise CommandError(f"--viewer is not valid JSON: {error}") from None
+            # Text from the command line: bytes that are not UTF-8 arrive as surrogate escapes.
+            raw = json_of(option.encode(errors="surrogateescape"))
+        except UnreadableJSON as error:
+            raise CommandError(f"--viewer: {error.problem}") from None
     else:
-        raw = read_json_file(option, "viewer")
+        origin, raw = f"--viewer {option}", read_json_file(option, "--viewer")
     if raw is None:
         return None
     try:
         return validate_input(Viewer, raw, "viewer")
     except InvalidInputError as error:
-        raise CommandError(str(error)) from None
+        raise input_error(error, origin) from None
 
 
 def print_json(value: Any) -> None:

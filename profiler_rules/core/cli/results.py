@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
+import os
+import shlex
+import stat
 import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ..errors import ProfilerRulesError
 from .common import (
     EXAMPLE_COHORT,
     EXIT_OK,
     EXIT_PROBLEMS,
     CommandError,
+    Interrupted,
     build_dispatcher,
     example_paths,
+    input_error,
     input_source,
     load_catalogs,
     load_viewer,
@@ -23,10 +31,15 @@ from .common import (
     other_rules,
     print_json,
     read_json_file,
+    read_limited,
+    source_name,
+    uninterrupted,
+    visible,
     warn,
 )
 
 if TYPE_CHECKING:
+    from ..batch import Block, Progress
     from ..dispatcher import Catalogs, Dispatcher
     from ..models import DispatchReport, Explanation, Viewer
 
@@ -34,84 +47,197 @@ if TYPE_CHECKING:
 def run_dispatch(args: argparse.Namespace) -> int:
     source = input_source(args.input, args.example, "input", "dispatch")
     example = example_paths() if args.example else {}
+    lines = args.jsonl or str(source).endswith((".jsonl", ".ndjson"))
+    if lines:
+        inputs = {"INPUT": source, "--catalogs": args.catalogs, "--viewer": args.viewer}
+        _refuse_an_input_as_output(inputs, args.output)
     dispatcher = build_dispatcher(args.rules, args.strict)
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
-    with open_input(source) as stream:
-        if args.jsonl or str(source).endswith((".jsonl", ".ndjson")):
-            return _dispatch_lines(dispatcher, stream, catalogs, viewer, args)
-        report = _dispatch_document(dispatcher, stream.read(), catalogs, viewer)
-        print(report.model_dump_json(indent=2))
+    if lines:
+        with open_input(source) as stream:
+            return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
+    report = _dispatch_document(dispatcher, source, catalogs, viewer)
+    print(report.model_dump_json(indent=2))
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
         raise CommandError(f"--strict: engine(s) failed: {', '.join(failed)}", EXIT_PROBLEMS)
     return EXIT_OK
 
 
-def _dispatch_document(dispatcher: Dispatcher, text: str, catalogs: Catalogs, viewer: Viewer | None) -> DispatchReport:
+def _dispatch_document(
+    dispatcher: Dispatcher, source: Any, catalogs: Catalogs, viewer: Viewer | None
+) -> DispatchReport:
+    """The report of the one result INPUT holds: bytes that hold no JSON object are unusable input
+    (exit 2, naming the file), a result with invalid fields a finding (exit 1)."""
     from ..errors import InvalidInputError
+    from ..jsonl import MAX_LINE_BYTES, UnreadableJSON, result_of
 
+    name = source_name(source)
     try:
-        return dispatcher.dispatch(text, viewer=viewer, catalogs=catalogs)
+        result = result_of(read_limited(source, MAX_LINE_BYTES, name), protected=dispatcher.ruleset.access.protected)
+    except UnreadableJSON as error:
+        raise CommandError(f"{name}: {error.problem}") from None
     except InvalidInputError as error:
-        raise CommandError(str(error), EXIT_PROBLEMS) from None
+        raise input_error(error, code=EXIT_PROBLEMS) from None
+    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs)
+
+
+def _refuse_an_input_as_output(inputs: dict[str, Any], output: str | None) -> None:
+    """An output that is an input file (by device and inode: through a link too, and standard input or
+    output when they are that file) would be truncated before it is read, or read back as it grows.
+    Checked before anything is opened for writing."""
+    written = _file_identity(output if output is not None else 1)
+    if written is None:
+        return
+    for given, source in inputs.items():
+        if source is not None and _file_identity(source) == written:
+            target = f"--output {output}" if output is not None else "standard output"
+            what = f"the input {source_name(source)}" if given == "INPUT" else f"the input of {given}"
+            raise CommandError(f"{target} is {what}; write the records to another file")
+
+
+def _file_identity(source: Any) -> tuple[int, int] | None:
+    """The device and inode of a regular file (a path, ``-`` for standard input or a descriptor)."""
+    try:
+        found = os.fstat(0) if source == "-" else os.fstat(source) if isinstance(source, int) else os.stat(str(source))
+    except (OSError, ValueError):
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
 
 
 def _dispatch_lines(
-    dispatcher: Dispatcher, stream: TextIO, catalogs: Catalogs, viewer: Viewer | None, args: argparse.Namespace
+    dispatcher: Dispatcher,
+    source: Any,
+    stream: BinaryIO,
+    catalogs: Catalogs,
+    viewer: Viewer | None,
+    args: argparse.Namespace,
 ) -> int:
-    from collections import Counter
-
     from ..batch import dispatch_blocks
+    from ..jsonl import read_lines
 
-    kinds: Counter[str] = Counter()
-    done, out = _output(args)
-    lines = itertools.islice(stream, done, None)  # lines whose records an interrupted run already wrote
-    blocks = dispatch_blocks(
-        dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=done + 1
-    )
-    with out as sink:
-        for block in blocks:
-            sink.write(block.data)
-            kinds.update(block.kinds)
-    if done:
-        print(f"profiler-rules: resumed after line {done}", file=sys.stderr)
+    lines = read_lines(stream)
+    progress = _resumed(dispatcher, source, lines, args)
+    kinds = Counter(progress.kinds)
+    with _output(args) as sink:
+        blocks = dispatch_blocks(
+            dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=progress.records + 1
+        )
+        _write(blocks, sink, kinds, _Written(source, args, progress.records))
+    if progress.records:
+        print(f"profiler-rules: resumed after line {progress.records}", file=sys.stderr)
     total, invalid, failed = sum(kinds.values()), kinds["invalid"], kinds["engine error"]
     summary = f"{total} line(s): {total - invalid} dispatched, {invalid} with errors"
     print(f"profiler-rules: {summary}" + (f", {failed} with an engine error" if failed else ""), file=sys.stderr)
     return EXIT_PROBLEMS if invalid or (args.strict and failed) else EXIT_OK
 
 
-def _output(args: argparse.Namespace) -> tuple[int, contextlib.AbstractContextManager[BinaryIO]]:
-    """Where records go (as UTF-8 bytes), and how many an interrupted run already wrote there (``--resume``)."""
-    from ..batch import records_done
+def _write(blocks: Iterator[Block], sink: BinaryIO, kinds: Counter[str], written: _Written) -> None:
+    """Write each block of records whole, counting their kinds; a batch that stops early says how far
+    it got and the command that goes on from there."""
+    from concurrent.futures.process import BrokenProcessPool
 
-    if args.output is None:
-        if args.resume:
-            raise CommandError("--resume needs --output FILE, where the interrupted run wrote its records")
-        sys.stdout.flush()  # anything already written as text goes first
-        return 0, contextlib.nullcontext(sys.stdout.buffer)
-    path = Path(args.output)
-    done = records_done(path) if args.resume else 0
     try:
-        return done, path.open("ab" if args.resume else "wb")
+        with contextlib.closing(blocks):  # closing it ends the workers at once
+            for block in blocks:
+                with uninterrupted():  # a record is written whole, and counted, or not at all
+                    sink.write(block.data)
+                    kinds.update(block.kinds)
+                    written.records += len(block.kinds)
+    except Interrupted as interruption:
+        interruption.detail = written.describe()
+        raise
+    except BrokenPipeError:
+        raise  # standard output closed early: see main
+    except (OSError, ProfilerRulesError, BrokenProcessPool) as error:
+        raise CommandError(f"{_failure(error)}; {written.describe()}") from None
+
+
+def _resumed(dispatcher: Dispatcher, source: Any, lines: Iterator[Any], args: argparse.Namespace) -> Progress:
+    """With ``--resume``: what the interrupted run wrote, checked record by record against the input
+    (which is read that far), the exit status and summary then count it; otherwise nothing."""
+    from ..batch import Progress, ResumeRefused, resume
+
+    if not args.resume:
+        return Progress()
+    if args.output is None:
+        raise CommandError("--resume needs --output FILE, where the interrupted run wrote its records")
+    output = Path(args.output)
+    if output.exists() and not output.is_file():
+        raise CommandError(f"--resume needs --output to be a file, and {output} is not one")
+    try:
+        return resume(output, lines, dispatcher.ruleset.digest, source_name(source))
+    except ResumeRefused as refused:
+        raise CommandError(
+            f"cannot resume: {refused}; {output} was not written by this command: give --resume the same "
+            "input and rules as the interrupted run, or start again without --resume"
+        ) from None
     except OSError as error:
-        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+        raise CommandError(f"cannot resume from {output}: {error.strerror or error}") from None
+
+
+def _output(args: argparse.Namespace) -> contextlib.AbstractContextManager[BinaryIO]:
+    """Where records go, as UTF-8 bytes: appended to the records kept with ``--resume``."""
+    if args.output is None:
+        sys.stdout.flush()  # anything already written as text goes first
+        return contextlib.nullcontext(sys.stdout.buffer)
+    try:
+        return open(args.output, "ab" if args.resume else "wb")  # noqa: SIM115 - a context manager
+    except OSError as error:
+        raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
+
+
+@dataclass(slots=True)
+class _Written:
+    """How far a batch got, to say so when it stops early, with the command that goes on from there."""
+
+    source: Any
+    args: argparse.Namespace
+    records: int
+
+    def describe(self) -> str:
+        lines = f"for lines 1 to {self.records:,} of {source_name(self.source)}"
+        if self.args.output is None:
+            return f"{self.records:,} record(s) went to standard output, {lines}; to resume a batch, write it with --output FILE"
+        held = (
+            f"{self.args.output} holds {self.records:,} whole record(s), {lines}"
+            if self.records
+            else f"{self.args.output} holds no record yet"
+        )
+        again = " with the same standard input" if self.source == "-" else ""
+        return f"{held}; to continue{again}: {self._resume_command()}"
+
+    def _resume_command(self) -> str:
+        given = list(getattr(self.args, "command_line", None) or sys.argv[1:])
+        return shlex.join(["profiler-rules", *given, *([] if "--resume" in given else ["--resume"])])
+
+
+def _failure(error: BaseException) -> str:
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(error, BrokenProcessPool):
+        return "a worker process ended abruptly (killed, or out of memory)"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot go on{where}: {error.strerror or error}"
+    return str(error)
 
 
 def run_analytics(args: argparse.Namespace) -> int:
     from ..errors import InvalidInputError
+    from ..jsonl import read_lines, read_results
 
     source = input_source(args.input, args.example, "cohort", "analytics")
     example = example_paths() if args.example else {}
     dispatcher = build_dispatcher(args.rules, args.strict)
     viewer = load_viewer(args.viewer, example.get("viewer"))
     cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
-    roster = read_json_file(args.roster or example.get("roster"), "roster")
-    with open_input(source, binary=True) as stream:
+    roster = _roster(args.roster or example.get("roster"))
+    with open_input(source) as stream:
         try:
             report = dispatcher.analytics(
-                (line for line in stream),
+                read_results(read_lines(stream), dispatcher.ruleset.access.protected),
                 viewer=viewer,
                 cohort_id=cohort,
                 sponsor_id=args.sponsor,
@@ -120,10 +246,19 @@ def run_analytics(args: argparse.Namespace) -> int:
                 date_to=args.date_to,
             )
         except InvalidInputError as error:
-            raise CommandError(str(error)) from None
+            raise input_error(error) from None
     print(report.model_dump_json(indent=2))
     warn(report.warnings)
     return EXIT_OK if report.status == "ok" and not report.results_invalid else EXIT_PROBLEMS
+
+
+def _roster(path: Any) -> list[Any] | None:
+    from ..jsonl import json_kind
+
+    roster = read_json_file(path, "--roster")
+    if roster is not None and not isinstance(roster, list):
+        raise CommandError(f"--roster {path}: expected a JSON array, got {json_kind(roster)}")
+    return roster
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -134,10 +269,9 @@ def run_explain(args: argparse.Namespace) -> int:
         raise CommandError(f"no engine named {args.engine!r} (engines: {', '.join(dispatcher.engines)})")
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
-    with open_input(source) as stream:
-        report = _dispatch_document(dispatcher, stream.read(), catalogs, viewer)
+    report = _dispatch_document(dispatcher, source, catalogs, viewer)
     version = f", version {report.ruleset.version}" if report.ruleset.version else ""
-    print(f"session {report.session_id} of learner {report.user_id}, under rules {report.ruleset.digest}{version}")
+    say(f"session {report.session_id} of learner {report.user_id}, under rules {report.ruleset.digest}{version}")
     for name, answer in report.engines.items():
         if args.engine in (None, name):
             print()
@@ -145,15 +279,20 @@ def run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def say(text: str) -> None:
+    """Print a line of text made from input, its control characters shown rather than sent."""
+    print(visible(text))
+
+
 def _explain_engine(dispatcher: Dispatcher, name: str, answer: Any) -> None:
     summary = dispatcher.summarize(name, answer.output) if answer.status == "ok" else None
-    print(f"{name}: {answer.status}" + (f": {summary}" if summary else ""))
+    say(f"{name}: {answer.status}" + (f": {summary}" if summary else ""))
     for because in answer.explain:
-        print(f"  - {explanation_text(because)}")
+        say(f"  - {explanation_text(because)}")
     for warning in answer.warnings:
-        print(f"  ! {warning}")
+        say(f"  ! {warning}")
     if answer.error:
-        print(f"  ! {answer.error}")
+        say(f"  ! {answer.error}")
 
 
 def explanation_text(because: Explanation) -> str:
@@ -168,6 +307,7 @@ def explanation_text(because: Explanation) -> str:
 
 def run_diff(args: argparse.Namespace) -> int:
     from ..impact import compare
+    from ..jsonl import read_lines, read_results
 
     source = input_source(args.input, args.example, "cohort", "diff")
     example = example_paths() if args.example else {}
@@ -176,13 +316,13 @@ def run_diff(args: argparse.Namespace) -> int:
     # Both dispatchers share their plugins, so catalogs validated once serve both.
     catalogs = load_catalogs(new, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
+    protected = base.ruleset.access.protected | new.ruleset.access.protected
     with open_input(source) as stream:
         impact = compare(
-            _progress(stream, args.input or "the example cohort"),
+            _progress(read_results(read_lines(stream), protected), args.input or "the example cohort"),
             lambda result: base.dispatch(result, viewer=viewer, catalogs=catalogs),
             lambda result: new.dispatch(result, viewer=viewer, catalogs=catalogs),
             new.engines,
-            base.ruleset.access.protected | new.ruleset.access.protected,
         )
     summary = impact.as_dict(args.top)
     summary["base"] = {"digest": base.ruleset.digest, "version": base.ruleset.version, "directory": args.base}
@@ -194,26 +334,26 @@ def run_diff(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if impact.invalid else EXIT_OK
 
 
-def _progress(stream: TextIO, label: str) -> Any:
-    """Lines with a progress bar on stderr when it is a terminal (tqdm stays quiet otherwise)."""
+def _progress(results: Iterable[Any], label: str) -> Any:
+    """Results with a progress bar on stderr when it is a terminal (tqdm stays quiet otherwise)."""
     from tqdm import tqdm
 
-    return tqdm(stream, desc=f"diff {label}", unit=" results", file=sys.stderr, disable=None, leave=False)
+    return tqdm(results, desc=f"diff {visible(label)}", unit=" results", file=sys.stderr, disable=None, leave=False)
 
 
 def _print_impact(summary: dict[str, Any]) -> None:
     base, new = summary["base"], summary["new"]
-    print(
+    say(
         f"base {base['directory'] or 'packaged rules'} ({base['digest'][:19]}…) → new {new['directory'] or 'packaged rules'} ({new['digest'][:19]}…)"
     )
-    print(f"{summary['results']:,} result(s) replayed, {summary['invalid']:,} invalid")
+    say(f"{summary['results']:,} result(s) replayed, {summary['invalid']:,} invalid")
     for name, engine in summary["engines"].items():
         if not engine["changed"]:
-            print(f"{name}: no decision changed")
+            say(f"{name}: no decision changed")
             continue
-        print(f"{name}: {engine['changed']:,} of {summary['results'] - summary['invalid']:,} changed")
+        say(f"{name}: {engine['changed']:,} of {summary['results'] - summary['invalid']:,} changed")
         for change in engine["changes"]:
             examples = ", ".join(change["examples"])
-            print(f"  {change['change']}: {change['count']:,} learner(s) (e.g. {examples})")
+            say(f"  {change['change']}: {change['count']:,} learner(s) (e.g. {examples})")
     for line in summary["invalid_examples"]:
-        print(f"invalid: {line}")
+        say(f"invalid: {line}")

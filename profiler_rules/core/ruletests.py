@@ -149,10 +149,15 @@ class CaseResult:
     error: str | None = None
     cited: frozenset[tuple[str, str]] = frozenset()
     """Every (rule file, rule path) the case's explanations cite, for coverage."""
+    skipped: str | None = None
+    """Why the case did not run: it expects an answer of an engine that is not loaded (its plugin is
+    disabled, or failed to load). A skipped case neither passes nor fails."""
+    unloaded: tuple[str, ...] = ()
+    """The engines a skipped case expects that are not loaded."""
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and self.error is None
+        return not self.mismatches and self.error is None and self.skipped is None
 
     @property
     def id(self) -> str:
@@ -171,7 +176,11 @@ class SuiteResult:
 
     @property
     def failed(self) -> tuple[CaseResult, ...]:
-        return tuple(case for case in self.cases if not case.passed)
+        return tuple(case for case in self.cases if not case.passed and case.skipped is None)
+
+    @property
+    def skipped(self) -> tuple[CaseResult, ...]:
+        return tuple(case for case in self.cases if case.skipped is not None)
 
     @property
     def passed(self) -> bool:
@@ -206,9 +215,23 @@ def find_test_files(rules_directory: Path) -> list[Path]:
     return sorted((rules_directory / TESTS_DIRECTORY).glob("*.yaml"))
 
 
-def load_cases(files: Iterable[Path], engines: Iterable[str]) -> list[Case]:
-    """Read test files strictly; raise :class:`RulesError` listing every problem in them."""
-    validator = _validator_for(sorted(engines))
+def unloaded_engines(dispatcher: Dispatcher) -> dict[str, str]:
+    """The engines a test may expect that ``dispatcher`` has not loaded, each with the reason: the
+    plugins of that name that are disabled or failed to load (a built-in plugin is named after its engine)."""
+    unloaded = {}
+    for info in dispatcher.plugins:
+        if info.status != "loaded" and info.name not in dispatcher.engines:
+            unloaded[info.name] = "plugin disabled" if info.status == "disabled" else "; ".join(info.errors)
+    return unloaded
+
+
+def load_cases(files: Iterable[Path], engines: Iterable[str], unloaded: Iterable[str] = ()) -> list[Case]:
+    """Read test files strictly; raise :class:`RulesError` listing every problem in them.
+
+    ``expect`` may name the ``engines`` loaded and the ``unloaded`` ones (whose cases are then skipped);
+    any other name is a mistake in the test file.
+    """
+    validator = _validator_for(sorted({*engines, *unloaded}))
     problems: list[Problem] = []
     cases: list[Case] = []
     for path in files:
@@ -264,7 +287,12 @@ def run_cases(dispatcher: Dispatcher, cases: Iterable[Case], ruleset: RuleSet | 
 
 
 def run_case(dispatcher: Dispatcher, case: Case, ruleset: RuleSet | None = None) -> CaseResult:
-    """Dispatch one case and compare what it expects."""
+    """Dispatch one case and compare what it expects; skip it when it expects an engine not loaded."""
+    absent = [engine for engine in case.expect if engine not in dispatcher.engines]
+    if absent:
+        reasons = unloaded_engines(dispatcher)
+        why = "; ".join(f"engine '{engine}' is not loaded ({reasons.get(engine, 'unknown')})" for engine in absent)
+        return CaseResult(case.file, case.name, case.line, skipped=why, unloaded=tuple(absent))
     try:
         report = dispatcher._dispatch_under(ruleset or dispatcher.ruleset, case.result, case.viewer, case.catalogs)
     except InvalidInputError as error:

@@ -116,12 +116,16 @@ def read_json_file(path: Any, what: str) -> Any:
 
 
 def load_catalogs(dispatcher: Dispatcher, path: Any) -> Catalogs:
+    """``--catalogs`` (or the example's), validated once; a catalog no loaded engine reads is a warning
+    line, printed here once for the whole run."""
     from ..errors import InvalidInputError
 
     try:
-        return dispatcher.prepare_catalogs(read_json_file(path, "catalogs"))
+        catalogs = dispatcher.prepare_catalogs(read_json_file(path, "catalogs"))
     except InvalidInputError as error:
         raise CommandError(str(error)) from None
+    warn(catalogs.warnings)
+    return catalogs
 
 
 def load_viewer(option: str | None, example: Any = None) -> Viewer | None:

@@ -100,7 +100,7 @@ def _output(args: argparse.Namespace) -> tuple[int, contextlib.AbstractContextMa
 
 
 def run_analytics(args: argparse.Namespace) -> int:
-    from ..errors import InvalidInputError
+    from ..errors import ProfilerRulesError
 
     source = input_source(args.input, args.example, "cohort", "analytics")
     example = example_paths() if args.example else {}
@@ -119,7 +119,7 @@ def run_analytics(args: argparse.Namespace) -> int:
                 date_from=args.date_from,
                 date_to=args.date_to,
             )
-        except InvalidInputError as error:
+        except ProfilerRulesError as error:  # an invalid query, or the analytics engine is not loaded
             raise CommandError(str(error)) from None
     print(report.model_dump_json(indent=2))
     warn(report.warnings)

@@ -1,0 +1,151 @@
+"""Issue 10, "the platform team's first plugin works": the README's plugin example as a real wheel,
+disabling an engine without breaking anything, every default rule exercised, and a value statement
+that reads as sentences."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+
+from profiler_rules import Dispatcher
+from profiler_rules.core.plugins import BUILTIN_PLUGINS, DISABLED_PLUGINS_VARIABLE
+
+from .conftest import EXAMPLES, run_cli
+
+# The catalog each built-in engine reads, if any: disabling that engine leaves the catalog unread.
+CATALOG_OF = {"missions": "missions", "recipes": "recipes", "marketplace": "jobs"}
+
+
+def example_catalogs() -> dict[str, object]:
+    return json.loads((EXAMPLES / "catalogs.json").read_text(encoding="utf-8"))
+
+
+# --- Disabling an engine never breaks the examples or a host -------------------------------------------
+
+
+@pytest.mark.parametrize("engine", BUILTIN_PLUGINS)
+def test_every_example_command_works_with_any_builtin_engine_disabled(engine: str) -> None:
+    env = {DISABLED_PLUGINS_VARIABLE: engine}
+    catalog = CATALOG_OF.get(engine)
+    for command in ("dispatch", "explain", "diff", "analytics"):
+        run = run_cli(command, "--example", env=env)
+        if command == "dispatch":
+            answers = run.json()["engines"]
+            assert engine not in answers
+            assert all(answer["status"] in ("ok", "skipped") for answer in answers.values())
+        if command == "analytics" and engine == "analytics":
+            # The dashboard is the disabled engine's own answer: a usage error in one line, no traceback.
+            assert run.code == 2, run.stderr
+            assert run.stderr == (
+                "profiler-rules: error: no loaded engine named 'analytics' answers over many results "
+                "(plugin 'analytics' is disabled)\n"
+            )
+            continue
+        assert run.code == 0, f"{command} --example with {engine} disabled: {run.stderr}"
+        assert "Traceback" not in run.stderr
+        warnings = [line for line in run.stderr.splitlines() if "catalog" in line]
+        if catalog is not None and command != "analytics":  # analytics reads no catalog
+            assert warnings == [
+                f"profiler-rules: warning: catalog '{catalog}' is ignored: no loaded engine reads it "
+                f"(catalogs read: {', '.join(sorted(set(CATALOG_OF.values()) - {catalog}))}; "
+                f"plugins not loaded: {engine})"
+            ], f"{command}: {run.stderr}"
+        else:
+            assert warnings == [], f"{command}: {run.stderr}"
+
+
+def test_a_jsonl_batch_warns_once_about_an_ignored_catalog(tmp_path) -> None:
+    lines = (EXAMPLES / "cohort.jsonl").read_text(encoding="utf-8")
+    run = run_cli(
+        "dispatch", "--jsonl", "-", "--catalogs", str(EXAMPLES / "catalogs.json"),
+        env={DISABLED_PLUGINS_VARIABLE: "missions"}, stdin=lines,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.stderr.count("catalog 'missions' is ignored") == 1
+    assert len(run.stdout.splitlines()) == len(lines.splitlines())
+
+
+def test_a_host_passing_a_disabled_engines_catalog_gets_answers_and_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(DISABLED_PLUGINS_VARIABLE, "missions,marketplace")
+    dispatcher = Dispatcher.from_rules(entry_points=False)
+    caplog.set_level(logging.WARNING, logger="profiler_rules")
+    prepared = dispatcher.prepare_catalogs(example_catalogs())
+    assert prepared.ignored == ("missions", "jobs")
+    because = "no loaded engine reads it (catalogs read: recipes; plugins not loaded: marketplace, missions)"
+    assert prepared.warnings == (f"catalog 'missions' is ignored: {because}", f"catalog 'jobs' is ignored: {because}")
+    assert set(prepared.items) == {"recipes"}
+    assert [record.getMessage() for record in caplog.records] == list(prepared.warnings)
+    result = json.loads((EXAMPLES / "result.json").read_text(encoding="utf-8"))
+    viewer = json.loads((EXAMPLES / "viewer.json").read_text(encoding="utf-8"))
+    for catalogs in (prepared, example_catalogs()):
+        report = dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs)
+        assert "missions" not in report.engines and "marketplace" not in report.engines
+        assert report.engines["recipes"].status == "ok"
+        assert report.engines["recipes"].output.recommended_recipes
+
+
+def test_with_every_plugin_loaded_an_unread_catalog_is_still_a_mistake(
+    dispatcher: Dispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from profiler_rules import InvalidInputError
+
+    prepared = dispatcher.prepare_catalogs(example_catalogs())
+    assert prepared.ignored == () and prepared.warnings == ()
+    with pytest.raises(InvalidInputError, match="recipe: no engine reads this catalog"):
+        dispatcher.prepare_catalogs({"recipe": []})  # a typo of recipes, with nothing disabled
+    monkeypatch.setenv(DISABLED_PLUGINS_VARIABLE, "missions")
+    disabled = Dispatcher.from_rules(entry_points=False)
+    # The catalogs of the engines still loaded are checked as strictly as ever.
+    with pytest.raises(InvalidInputError, match=r"recipes\.0\.skill_codes"):
+        disabled.prepare_catalogs({"missions": [], "recipes": [{"id": "r", "title": "x", "skill_codes": "NET"}]})
+    long_name = "x" * 10_000 + "\x1b[2J"
+    (warning,) = disabled.prepare_catalogs({long_name: []}).warnings
+    assert len(warning) < 300 and "\x1b" not in warning
+
+
+@pytest.mark.parametrize("engine", ["missions", "portfolio", "analytics"])
+def test_check_and_test_pass_on_the_packaged_rules_with_an_engine_disabled(engine: str) -> None:
+    env = {DISABLED_PLUGINS_VARIABLE: engine}
+    check = run_cli("check", env=env)
+    assert check.code == 0, check.stdout + check.stderr
+    tested = run_cli("test", env=env)
+    assert tested.code == 0, tested.stdout + tested.stderr
+    summary = tested.stdout.splitlines()[-1]
+    match = re.fullmatch(r"(\d+) passed, 0 failed, (\d+) skipped: their engines are not loaded \((.+)\)", summary)
+    assert match, tested.stdout
+    # Portfolio off takes leadership with it: it reads the portfolio rules.
+    unloaded = {"portfolio": "leadership, portfolio"}.get(engine, engine)
+    assert match[3] == unloaded
+    assert int(match[2]) > 0
+    as_json = run_cli("test", "--format", "json", env=env).json()
+    skipped = [case for case in as_json["cases"] if case["skipped"]]
+    assert len(skipped) == as_json["skipped"] == int(match[2])
+    names = match[3].split(", ")
+    assert all(case["passed"] is False for case in skipped)
+    assert all(any(f"engine '{name}' is not loaded" in case["skipped"] for name in names) for case in skipped)
+
+
+def test_skipped_rule_tests_are_skipped_in_junit_too() -> None:
+    run = run_cli("test", "--format", "junit", env={DISABLED_PLUGINS_VARIABLE: "missions"})
+    assert run.code == 0, run.stderr
+    from xml.etree import ElementTree
+
+    suite = ElementTree.fromstring(run.stdout)
+    skipped = suite.findall("testcase/skipped")
+    assert int(suite.get("skipped", "0")) == len(skipped) > 0
+    assert all("engine 'missions' is not loaded (plugin disabled)" in item.get("message", "") for item in skipped)
+
+
+def test_an_engine_name_that_no_plugin_has_is_still_an_error_in_a_test_file(tmp_path, rules_dir) -> None:
+    (rules_dir / "tests" / "typo.yaml").write_text(
+        "cases:\n  - name: typo\n    result: {session_id: s, user_id: u}\n    expect:\n      misions: {status: ok}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("test", "--rules", str(rules_dir), env={DISABLED_PLUGINS_VARIABLE: "missions"})
+    assert run.code == 2
+    assert "typo.yaml:5:7: error: 'misions' is not one of" in run.stderr

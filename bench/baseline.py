@@ -581,19 +581,26 @@ def _recipes(breakdown, technical, aptitude_score, traits, areas, recipes) -> di
     }
 
 
+def _end_sentence(text: str) -> str:
+    """A sentence keeps its own final punctuation, or ends with a full stop (a dangling , ; : dropped)."""
+    if text.rstrip("\"'”’»)]").endswith((".", "!", "?", "…", "。", "！", "？")):
+        return text
+    return text.rstrip(",;: \t") + "."
+
+
 def _statement(answers: dict) -> tuple[str, list]:
     """The value statement from the answers, and its explanations (portfolio rule paths)."""
     parts = []
     explain = []
     answer = (answers.get("why_cyber") or "").strip()
     if answer:
-        parts.append(f"{WHY_TEMPLATE}{answer}".strip())
+        parts.append(_end_sentence(f"{WHY_TEMPLATE}{answer}".strip()))
         explain.append(("statement.why_cyber", f"why_cyber is answered → sentence {len(parts)} of the statement"))
     else:
         explain.append(WHY_MISSING)
     answer = (answers.get("what_achieve") or "").strip()
     if answer:
-        parts.append(f"{WHAT_TEMPLATE}{answer}".strip())
+        parts.append(_end_sentence(f"{WHAT_TEMPLATE}{answer}".strip()))
         explain.append(("statement.what_achieve", f"what_achieve is answered → sentence {len(parts)} of the statement"))
     else:
         explain.append(WHAT_MISSING)

@@ -13,7 +13,7 @@ import pytest
 from profiler_rules import Dispatcher
 from profiler_rules.core.plugins import BUILTIN_PLUGINS, DISABLED_PLUGINS_VARIABLE
 
-from .conftest import EXAMPLES, run_cli
+from .conftest import EXAMPLES, PACKAGED_RULES, edit, result, run_cli
 
 # The catalog each built-in engine reads, if any: disabling that engine leaves the catalog unread.
 CATALOG_OF = {"missions": "missions", "recipes": "recipes", "marketplace": "jobs"}
@@ -149,3 +149,91 @@ def test_an_engine_name_that_no_plugin_has_is_still_an_error_in_a_test_file(tmp_
     run = run_cli("test", "--rules", str(rules_dir), env={DISABLED_PLUGINS_VARIABLE: "missions"})
     assert run.code == 2
     assert "typo.yaml:5:7: error: 'misions' is not one of" in run.stderr
+
+
+def test_a_reload_with_an_engine_disabled_skips_that_engines_rule_tests(
+    rules_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DISABLED_PLUGINS_VARIABLE, "missions")
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    suite = dispatcher.test_rules()
+    assert suite.passed and suite.skipped
+    assert {case.unloaded for case in suite.skipped} == {("missions",)}
+    assert dispatcher.reload().ok
+
+
+# --- The default portfolio templates write sentences ---------------------------------------------------
+
+WHY = "I am drawn to cybersecurity because: "
+GOAL = "My goal is to: "
+VALUES = "My core values align with protecting and advancing cybersecurity."
+
+
+def value_statement(dispatcher: Dispatcher, **answers: object) -> str:
+    report = dispatcher.dispatch(result(answers=answers))
+    summary = report.engines["portfolio"].output.summary
+    assert report.engines["leadership"].output.value_statement == summary  # one statement, two engines
+    return summary
+
+
+def test_answers_without_final_punctuation_end_their_sentences_with_a_full_stop(dispatcher: Dispatcher) -> None:
+    text = value_statement(
+        dispatcher,
+        why_cyber="I want to protect people from online fraud",
+        what_achieve="become a SOC analyst within a year",
+        identity_values=["integrity"],
+    )
+    assert text == (
+        f"{WHY}I want to protect people from online fraud. {GOAL}become a SOC analyst within a year. {VALUES}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "sentence"),
+    [
+        ("I love puzzles.", "I love puzzles."),
+        ("I love puzzles!", "I love puzzles!"),
+        ("why not?", "why not?"),
+        ("it never ends...", "it never ends..."),
+        ("it never ends…", "it never ends…"),
+        ('I want to "hack the planet!"', 'I want to "hack the planet!"'),
+        ("to protect people (my family.)", "to protect people (my family.)"),
+        ('to "hack the planet"', 'to "hack the planet".'),
+        ("puzzles,", "puzzles."),
+        ("puzzles;  ", "puzzles."),
+        ("puzzles :", "puzzles."),
+        ("  puzzles  ", "puzzles."),
+    ],
+)
+def test_an_answers_own_final_punctuation_is_kept_and_a_dangling_one_replaced(
+    dispatcher: Dispatcher, answer: str, sentence: str
+) -> None:
+    assert value_statement(dispatcher, why_cyber=answer, what_achieve="lead a team") == (
+        f"{WHY}{sentence} {GOAL}lead a team."
+    )
+
+
+def test_a_template_written_without_a_full_stop_still_ends_its_sentence(rules_dir) -> None:
+    edit(rules_dir / "portfolio.yaml", '"My goal is to: {answer}"', '"I will {answer}"')
+    edit(rules_dir / "portfolio.yaml", "identity_values: My core values", 'identity_values: "My values: {values}" #')
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    text = value_statement(dispatcher, what_achieve="lead a team", identity_values=["integrity", "service"])
+    assert text == "I will lead a team. My values: integrity, service."
+
+
+def test_the_packaged_rule_tests_assert_statements_for_answers_with_and_without_final_punctuation(
+    dispatcher: Dispatcher,
+) -> None:
+    from profiler_rules.core.ruletests import load_cases, run_case
+
+    cases = load_cases([PACKAGED_RULES / "tests" / "portfolio.yaml"], dispatcher.engines)
+    endings: set[bool] = set()
+    for case in cases:
+        answers = case.result.get("answers", {})
+        summary = (case.expect.get("portfolio", {}).get("output") or {}).get("summary")
+        texts = [answers[name].strip() for name in ("why_cyber", "what_achieve") if answers.get(name, "").strip()]
+        if texts and summary:
+            endings.update(text.endswith((".", "!", "?")) for text in texts)
+            assert run_case(dispatcher, case).passed, case.name
+            assert re.search(r"[^.!?] My goal", summary) is None, f"{case.name}: a run-on sentence"
+    assert endings == {True, False}

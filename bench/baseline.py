@@ -30,6 +30,7 @@ import random
 import re
 import sys
 import timeit
+from collections import Counter
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -422,6 +423,18 @@ def _denied(reason: tuple[str, str]) -> dict:
     return {"status": "denied", "output": None, "explain": [reason], "warnings": []}
 
 
+def _locked_missions(cap: int, missions) -> list:
+    """One explanation per difficulty above the cap that the catalog has missions of."""
+    counts = Counter(d for d, _ in missions if d > cap)
+    return [
+        (
+            f"difficulty_labels['{d}']",
+            f"{counts[d]} mission(s) of difficulty {d} ({MISSION_LABELS[d]}) above the cap {cap} → locked",
+        )
+        for d in sorted(counts)
+    ]
+
+
 def _missions(status, complete, raw, missions) -> dict:
     selection = raw.strip().casefold() if raw else ""
     level = MISSION_LEVELS.get(selection) if selection else None
@@ -444,7 +457,7 @@ def _missions(status, complete, raw, missions) -> dict:
                 "source": "profiler",
                 "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
             },
-            "explain": [because, named],
+            "explain": [because, named, *(() if missions is None else _locked_missions(cap, missions))],
             "warnings": warnings,
         }
     cap = MISSION_DEFAULT_CAP
@@ -457,7 +470,11 @@ def _missions(status, complete, raw, missions) -> dict:
             "source": "default",
             "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
         },
-        "explain": [("default_max_difficulty", reason + MISSION_DEFAULT_TAIL), MISSION_DEFAULT_LABEL_EXPLAIN],
+        "explain": [
+            ("default_max_difficulty", reason + MISSION_DEFAULT_TAIL),
+            MISSION_DEFAULT_LABEL_EXPLAIN,
+            *(() if missions is None else _locked_missions(cap, missions)),
+        ],
         "warnings": warnings,
     }
 

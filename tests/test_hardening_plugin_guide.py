@@ -13,7 +13,7 @@ import pytest
 from profiler_rules import Dispatcher
 from profiler_rules.core.plugins import BUILTIN_PLUGINS, DISABLED_PLUGINS_VARIABLE
 
-from .conftest import EXAMPLES, PACKAGED_RULES, edit, result, run_cli
+from .conftest import EXAMPLES, PACKAGED_RULES, edit, line_of, result, run_cli
 
 # The catalog each built-in engine reads, if any: disabling that engine leaves the catalog unread.
 CATALOG_OF = {"missions": "missions", "recipes": "recipes", "marketplace": "jobs"}
@@ -237,3 +237,148 @@ def test_the_packaged_rule_tests_assert_statements_for_answers_with_and_without_
             assert run_case(dispatcher, case).passed, case.name
             assert re.search(r"[^.!?] My goal", summary) is None, f"{case.name}: a run-on sentence"
     assert endings == {True, False}
+
+
+# --- Every default rule is exercised --------------------------------------------------------------------
+
+DASHBOARD_RESULTS = """\
+    results:
+      - {session_id: s-1, user_id: u-1, status: finished, sponsor_id: acme, strengths: [networking, scripting]}
+      - {session_id: s-2, user_id: u-2, status: finished, sponsor_id: acme, strengths: [scripting]}
+      - {session_id: s-3, user_id: u-3, status: finished, sponsor_id: other, strengths: [forensics]}
+"""
+DASHBOARD_CASE = f"""\
+cases:
+  - name: the sponsor's dashboard lists its commonest strengths
+{DASHBOARD_RESULTS}    query:
+      sponsor_id: acme
+    viewer: {{user_id: a-1, roles: [admin]}}
+    expect:
+      analytics:
+        status: ok
+        output:
+          profiled: 2
+          top_strengths:
+            - {{strength: scripting, count: 2}}
+            - {{strength: networking, count: 1}}
+"""
+
+
+def test_the_packaged_rule_tests_leave_no_default_rule_unexercised() -> None:
+    run = run_cli("test", "--coverage")
+    assert run.code == 0, run.stdout + run.stderr
+    assert "not exercised" not in run.stdout, run.stdout
+
+
+def test_a_rule_test_can_check_a_dashboard_over_many_results(rules_dir) -> None:
+    (rules_dir / "tests" / "dashboards.yaml").write_text(DASHBOARD_CASE, encoding="utf-8")
+    passed = run_cli("test", "--rules", str(rules_dir), "-k", "dashboard lists")
+    assert (passed.code, passed.stdout) == (0, "1 passed, 0 failed\n"), passed.stderr
+    edit(rules_dir / "analytics.yaml", "top_strengths: 10", "top_strengths: 1")
+    failed = run_cli("test", "--rules", str(rules_dir), "-k", "dashboard lists")
+    assert failed.code == 1
+    assert (
+        f"{rules_dir / 'tests' / 'dashboards.yaml'}:15:11: analytics.output.top_strengths: expected "
+        '[{"strength": "scripting", "count": 2}, {"strength": "networking", "count": 1}], '
+        'got [{"strength": "scripting", "count": 2}]'
+    ) in failed.stdout
+
+
+def test_a_reload_runs_dashboard_cases_under_the_new_rules(rules_dir) -> None:
+    (rules_dir / "tests" / "dashboards.yaml").write_text(DASHBOARD_CASE, encoding="utf-8")
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    assert dispatcher.reload().ok
+    edit(rules_dir / "analytics.yaml", "top_strengths: 10", "top_strengths: 1")
+    reloaded = dispatcher.reload()
+    assert not reloaded.ok
+    assert "the sponsor's dashboard lists its commonest strengths" in reloaded.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "position", "message"),
+    [
+        (
+            ("    expect:\n", "    expect:\n      missions: {status: ok}\n"),
+            "10:5",
+            "a case with 'results' checks the answer of one engine over them; name one engine under 'expect'",
+        ),
+        (
+            ("    query:\n", "    catalogs: {missions: []}\n    query:\n"),
+            "7:5",
+            "an answer over many results reads no catalogs; remove 'catalogs'",
+        ),
+        (
+            ("    results:\n", "    result: {session_id: s, user_id: u}\n    results:\n"),
+            "2:5",
+            "the case has 'result' and 'results': keep one of them [cases[0]]",
+        ),
+        (
+            (DASHBOARD_RESULTS, "    result: {session_id: s-1, user_id: u-1}\n"),
+            "2:5",
+            "'query' says what an answer over many results covers: use it with 'results', or remove it",
+        ),
+        (
+            (DASHBOARD_RESULTS, ""),
+            "2:5",
+            "the case has no input: give it 'result' (one result), 'result_file' or 'results' (many)",
+        ),
+        (
+            ("    results:\n", "    results_of:\n"),
+            "3:5",
+            "unknown key 'results_of' (allowed: catalogs, catalogs_file, expect, name, query, result, result_file, results, viewer)",
+        ),
+    ],
+)
+def test_a_dashboard_case_written_wrong_is_a_mistake_at_its_line(
+    rules_dir, change: tuple[str, str], position: str, message: str
+) -> None:
+    (rules_dir / "tests" / "dashboards.yaml").write_text(DASHBOARD_CASE.replace(*change), encoding="utf-8")
+    run = run_cli("test", "--rules", str(rules_dir))
+    assert run.code == 2
+    (line,) = [line for line in run.stderr.splitlines() if "dashboards.yaml" in line]
+    assert line.startswith(f"{rules_dir / 'tests' / 'dashboards.yaml'}:{position}: error: ")
+    assert message in line
+    assert "networking" not in line  # the case is named by its place, not quoted whole
+
+
+def test_a_dashboard_case_of_an_engine_that_answers_one_result_at_a_time_fails_by_name(rules_dir) -> None:
+    text = DASHBOARD_CASE.replace("      analytics:\n        status: ok", "      missions:\n        status: ok")
+    (rules_dir / "tests" / "dashboards.yaml").write_text(text, encoding="utf-8")
+    run = run_cli("test", "--rules", str(rules_dir), "-k", "dashboard lists")
+    assert run.code == 1
+    assert "no loaded engine named 'missions' answers over many results" in run.stdout
+
+
+def test_missions_above_the_cap_are_explained_as_locked_by_their_label(dispatcher: Dispatcher) -> None:
+    catalog = {"missions": [{"id": f"m-{n}", "title": f"Mission {n}", "difficulty": n} for n in (1, 2, 4, 5, 5)]}
+    report = dispatcher.dispatch(result(difficulty_selection="advanced"), catalogs=catalog)
+    missions = report.engines["missions"]
+    assert [mission.id for mission in missions.output.open_missions] == ["m-1", "m-2"]
+    rules = PACKAGED_RULES / "missions.yaml"
+    assert [(because.rule, because.line, because.message) for because in missions.explain[2:]] == [
+        (
+            "difficulty_labels['4']",
+            line_of(rules, "  4: Expert"),
+            "1 mission(s) of difficulty 4 (Expert) above the cap 3 → locked",
+        ),
+        (
+            "difficulty_labels['5']",
+            line_of(rules, "  5: Master"),
+            "2 mission(s) of difficulty 5 (Master) above the cap 3 → locked",
+        ),
+    ]
+    # Nothing locked, nothing said: without a catalog, or with every mission open.
+    assert len(dispatcher.dispatch(result(difficulty_selection="advanced")).engines["missions"].explain) == 2
+    opened = dispatcher.dispatch(result(difficulty_selection="elite"), catalogs={"missions": catalog["missions"][:3]})
+    assert len(opened.engines["missions"].explain) == 2
+
+
+def test_a_difficulty_without_a_label_is_named_by_its_number_when_locked(rules_dir) -> None:
+    edit(rules_dir / "missions.yaml", "  5: Master\n", "")
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    catalog = {"missions": [{"id": "m-5", "title": "Red team", "difficulty": 5}]}
+    (because,) = dispatcher.dispatch(result(), catalogs=catalog).engines["missions"].explain[2:]
+    assert (because.rule, because.message) == (
+        "difficulty_labels",
+        "1 mission(s) of difficulty 5 above the cap 1 → locked",
+    )

@@ -78,10 +78,12 @@ def init_rules(engines: Iterable[LoadableEngine], target: Path, *, force: bool =
 
 
 def _copy(source: Path, target: Path, stem: str) -> Path:
-    """Copy a rule file, giving it a modeline when it has none (a third-party engine's file may not)."""
+    """Copy a rule file with the modeline of its new place, ``schemas/<stem>.schema.json``: a
+    third-party engine's file may have none, or one naming the schema beside it in its package."""
     text = source.read_text(encoding="utf-8")
-    if not text.startswith(MODELINE_PREFIX):
-        text = f"{modeline(stem)}\n{text}"
+    if text.startswith(MODELINE_PREFIX):
+        text = text.partition("\n")[2]
+    text = f"{modeline(stem)}\n{text}"
     path = target / f"{stem}{RULES_SUFFIX}"
     path.write_text(text, encoding="utf-8")
     return path

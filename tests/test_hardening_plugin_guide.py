@@ -65,15 +65,18 @@ def test_every_example_command_works_with_any_builtin_engine_disabled(engine: st
             assert warnings == [], f"{command}: {run.stderr}"
 
 
-def test_a_jsonl_batch_warns_once_about_an_ignored_catalog() -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_jsonl_batch_warns_once_about_an_ignored_catalog(workers: str) -> None:
     lines = (EXAMPLES / "cohort.jsonl").read_text(encoding="utf-8")
     run = run_cli(
-        "dispatch", "--jsonl", "-", "--catalogs", str(EXAMPLES / "catalogs.json"),
+        "dispatch", "--jsonl", "-", "--workers", workers, "--catalogs", str(EXAMPLES / "catalogs.json"),
         env={DISABLED_PLUGINS_VARIABLE: "missions"}, stdin=lines,
     )  # fmt: skip
     assert run.code == 0, run.stderr
     assert run.stderr.count("catalog 'missions' is ignored") == 1
-    assert len(run.stdout.splitlines()) == len(lines.splitlines())
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(records) == len(lines.splitlines())
+    assert all("missions" not in record["engines"] for record in records)
 
 
 def test_a_host_passing_a_disabled_engines_catalog_gets_answers_and_a_warning(
@@ -147,6 +150,18 @@ def test_skipped_rule_tests_are_skipped_in_junit_too() -> None:
     skipped = suite.findall("testcase/skipped")
     assert int(suite.get("skipped", "0")) == len(skipped) > 0
     assert all("engine 'missions' is not loaded (plugin disabled)" in item.get("message", "") for item in skipped)
+
+
+def test_rule_tests_under_pytest_skip_the_cases_of_a_disabled_engine(
+    pytester: pytest.Pytester, rules_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (pytester.path / "rules").symlink_to(rules_dir)
+    pytester.makeini("[pytest]\nprofiler_rules_dirs = rules\ntestpaths = rules/tests\n")
+    monkeypatch.setenv(DISABLED_PLUGINS_VARIABLE, "missions")
+    outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "rules/tests/missions.yaml")
+    cases = (rules_dir / "tests" / "missions.yaml").read_text(encoding="utf-8").count("  - name: ")
+    outcome.assert_outcomes(skipped=cases)
+    outcome.stdout.fnmatch_lines(["*engine 'missions' is not loaded (plugin disabled)*"])
 
 
 def test_an_engine_name_that_no_plugin_has_is_still_an_error_in_a_test_file(rules_dir: Path) -> None:

@@ -73,7 +73,7 @@ TESTS_SCHEMA: dict[str, Any] = {
                         "description": "Many profiler results, written out, for the answer of one engine over them all (the analytics dashboards); 'query' says what the answer covers.",
                         "type": "array",
                         "minItems": 1,
-                        "items": {"type": "object"},
+                        "items": {"description": "One profiler result, written out.", "type": "object"},
                         "examples": [
                             [{"session_id": "t-1", "user_id": "u-1", "status": "finished", "cohort_id": "c-1"}]
                         ],

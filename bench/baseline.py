@@ -30,6 +30,7 @@ import random
 import re
 import sys
 import timeit
+from collections import Counter
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -422,6 +423,18 @@ def _denied(reason: tuple[str, str]) -> dict:
     return {"status": "denied", "output": None, "explain": [reason], "warnings": []}
 
 
+def _locked_missions(cap: int, missions) -> list:
+    """One explanation per difficulty above the cap that the catalog has missions of."""
+    counts = Counter(d for d, _ in missions if d > cap)
+    return [
+        (
+            f"difficulty_labels['{d}']",
+            f"{counts[d]} mission(s) of difficulty {d} ({MISSION_LABELS[d]}) above the cap {cap} → locked",
+        )
+        for d in sorted(counts)
+    ]
+
+
 def _missions(status, complete, raw, missions) -> dict:
     selection = raw.strip().casefold() if raw else ""
     level = MISSION_LEVELS.get(selection) if selection else None
@@ -444,7 +457,7 @@ def _missions(status, complete, raw, missions) -> dict:
                 "source": "profiler",
                 "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
             },
-            "explain": [because, named],
+            "explain": [because, named, *(() if missions is None else _locked_missions(cap, missions))],
             "warnings": warnings,
         }
     cap = MISSION_DEFAULT_CAP
@@ -457,7 +470,11 @@ def _missions(status, complete, raw, missions) -> dict:
             "source": "default",
             "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
         },
-        "explain": [("default_max_difficulty", reason + MISSION_DEFAULT_TAIL), MISSION_DEFAULT_LABEL_EXPLAIN],
+        "explain": [
+            ("default_max_difficulty", reason + MISSION_DEFAULT_TAIL),
+            MISSION_DEFAULT_LABEL_EXPLAIN,
+            *(() if missions is None else _locked_missions(cap, missions)),
+        ],
         "warnings": warnings,
     }
 
@@ -581,19 +598,26 @@ def _recipes(breakdown, technical, aptitude_score, traits, areas, recipes) -> di
     }
 
 
+def _end_sentence(text: str) -> str:
+    """A sentence keeps its own final punctuation, or ends with a full stop (a dangling , ; : dropped)."""
+    if text.rstrip("\"'”’»)]").endswith((".", "!", "?", "…", "。", "！", "？")):
+        return text
+    return text.rstrip(",;: \t") + "."
+
+
 def _statement(answers: dict) -> tuple[str, list]:
     """The value statement from the answers, and its explanations (portfolio rule paths)."""
     parts = []
     explain = []
     answer = (answers.get("why_cyber") or "").strip()
     if answer:
-        parts.append(f"{WHY_TEMPLATE}{answer}".strip())
+        parts.append(_end_sentence(f"{WHY_TEMPLATE}{answer}".strip()))
         explain.append(("statement.why_cyber", f"why_cyber is answered → sentence {len(parts)} of the statement"))
     else:
         explain.append(WHY_MISSING)
     answer = (answers.get("what_achieve") or "").strip()
     if answer:
-        parts.append(f"{WHAT_TEMPLATE}{answer}".strip())
+        parts.append(_end_sentence(f"{WHAT_TEMPLATE}{answer}".strip()))
         explain.append(("statement.what_achieve", f"what_achieve is answered → sentence {len(parts)} of the statement"))
     else:
         explain.append(WHAT_MISSING)

@@ -48,10 +48,10 @@ class RuleTestFile(pytest.File):
     """A ``tests/*.yaml`` file of a rules directory: one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from profiler_rules.core.ruletests import load_cases
+        from profiler_rules.core.ruletests import load_cases, unloaded_engines
 
         dispatcher = _dispatcher_for(self.config, self.path.parent.parent)
-        for case in load_cases([self.path], dispatcher.engines):
+        for case in load_cases([self.path], dispatcher.engines, unloaded_engines(dispatcher)):
             yield RuleCaseItem.from_parent(self, name=case.name, case=case, dispatcher=dispatcher)
 
 
@@ -67,6 +67,8 @@ class RuleCaseItem(pytest.Item):
         from profiler_rules.core.ruletests import run_case
 
         outcome = run_case(self.dispatcher, self.case)
+        if outcome.skipped is not None:
+            pytest.skip(outcome.skipped)
         if not outcome.passed:
             raise RuleCaseFailed(outcome.describe().replace("; ", "\n"))
 

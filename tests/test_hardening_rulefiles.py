@@ -180,7 +180,10 @@ def test_no_message_quotes_more_than_the_offending_value(tmp_path: Path, rules_d
         shutil.copy(PACKAGED_RULES / name, rules_dir / name)
     test = run_cli("test", "--rules", "rules", cwd=tmp_path)
     assert test.code == 2 and SECRET not in test.stdout + test.stderr
-    assert "rules/tests/leaky.yaml:2:5: error: needs exactly one of 'result' or 'result_file' [cases[0]]" in test.stderr
+    assert (
+        "rules/tests/leaky.yaml:2:5: error: the case has no input: give it 'result' (one result), 'result_file' "
+        "or 'results' (many) [cases[0]]" in test.stderr
+    )
 
 
 def test_a_long_or_multiline_value_is_shown_shortened_on_one_line(rules_dir: Path) -> None:

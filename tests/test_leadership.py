@@ -44,8 +44,8 @@ def test_the_example_result_in_the_value_statement_endpoints_shape(dispatcher: D
     assert report.status == "ok"
     assert report.model_dump(mode="json")["output"] == {
         "value_statement": (
-            "I am drawn to cybersecurity because: I want to protect the people around me from online fraud "
-            "My goal is to: become a SOC analyst within a year "
+            "I am drawn to cybersecurity because: I want to protect the people around me from online fraud. "
+            "My goal is to: become a SOC analyst within a year. "
             "My core values align with protecting and advancing cybersecurity."
         ),
         "created_at": "2026-02-09T12:00:00Z",

@@ -13,7 +13,7 @@ from profiler_rules import Dispatcher, RulesError
 from profiler_rules.core import hookspecs
 from profiler_rules.core.plugins import BUILTIN_PLUGINS, discover_plugins
 
-from .conftest import FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, result, run_cli
+from .conftest import FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, line_of, result, run_cli
 
 
 def plugin(dispatcher: Dispatcher, name: str):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ def test_an_installed_engine_runs_with_its_own_schema_and_rules(site: Path) -> N
     assert badges.status == "ok"
     assert badges.output.model_dump() == {"awarded": True, "badge": "Strong start"}
     (because,) = badges.explain
-    assert (because.file, because.line) == ("badges_engine/badges.yaml", 2)
+    assert (because.file, because.line) == ("badges_engine/badges.yaml", line_of(site / because.file, "threshold:"))
     info = plugin(dispatcher, "badges")
     assert (info.source, info.distribution, info.version, info.engines) == (
         "entry point",

@@ -49,8 +49,8 @@ def test_the_example_result_gives_the_value_statement_entry(dispatcher: Dispatch
         "item_type": "reflection",
         "title": "My Value Statement",
         "summary": (
-            "I am drawn to cybersecurity because: I want to protect the people around me from online fraud "
-            "My goal is to: become a SOC analyst within a year "
+            "I am drawn to cybersecurity because: I want to protect the people around me from online fraud. "
+            "My goal is to: become a SOC analyst within a year. "
             "My core values align with protecting and advancing cybersecurity."
         ),
         "status": "approved",
@@ -116,14 +116,14 @@ def test_a_complete_result_gets_an_entry(dispatcher: Dispatcher, status: str) ->
 @pytest.mark.parametrize(
     ("answers", "expected"),
     [
-        ({"why_cyber": "I like puzzles"}, WHY + "I like puzzles"),
-        ({"what_achieve": "lead a red team"}, GOAL + "lead a red team"),
+        ({"why_cyber": "I like puzzles"}, WHY + "I like puzzles."),
+        ({"what_achieve": "lead a red team"}, GOAL + "lead a red team."),
         ({"identity_values": ["integrity"]}, VALUES),
-        ({"why_cyber": "I like puzzles", "identity_values": ["integrity"]}, f"{WHY}I like puzzles {VALUES}"),
-        ({"what_achieve": "lead a red team", "identity_values": ["x"]}, f"{GOAL}lead a red team {VALUES}"),
+        ({"why_cyber": "I like puzzles", "identity_values": ["integrity"]}, f"{WHY}I like puzzles. {VALUES}"),
+        ({"what_achieve": "lead a red team", "identity_values": ["x"]}, f"{GOAL}lead a red team. {VALUES}"),
         (
             {"identity_values": ["service"], "what_achieve": "lead", "why_cyber": "puzzles"},
-            f"{WHY}puzzles {GOAL}lead {VALUES}",
+            f"{WHY}puzzles. {GOAL}lead. {VALUES}",
         ),
     ],
 )
@@ -135,7 +135,7 @@ def test_each_answered_part_gives_its_sentence_in_order(
 
 def test_answers_are_trimmed(dispatcher: Dispatcher) -> None:
     text = statement(dispatcher, why_cyber="  \tI like puzzles \n", what_achieve="\nlead a team  ")
-    assert text == f"{WHY}I like puzzles {GOAL}lead a team"
+    assert text == f"{WHY}I like puzzles. {GOAL}lead a team."
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_blank_answers_count_as_absent_and_give_the_fallback(dispatcher: Dispatc
 
 def test_the_fallback_is_not_used_when_one_part_is_answered(dispatcher: Dispatcher) -> None:
     report = portfolio(dispatcher, answers={"why_cyber": "  ", "what_achieve": "lead"})
-    assert report.output.summary == GOAL + "lead"
+    assert report.output.summary == GOAL + "lead."
     assert "statement.fallback" not in [because.rule for because in report.explain]
     assert report.explain[1].message == "what_achieve is answered → sentence 1 of the statement"
 
@@ -182,7 +182,8 @@ def test_the_fallback_is_not_used_when_one_part_is_answered(dispatcher: Dispatch
 )
 def test_an_answer_is_never_read_as_a_template(dispatcher: Dispatcher, answer: str) -> None:
     text = statement(dispatcher, why_cyber=answer, what_achieve=answer, identity_values=[answer])
-    assert text == f"{WHY}{answer} {GOAL}{answer} {VALUES}"
+    # Each sentence ends with a full stop: the answers here end with no punctuation of their own.
+    assert text == f"{WHY}{answer}. {GOAL}{answer}. {VALUES}"
 
 
 def test_the_values_placeholder_joins_the_trimmed_values(rules_dir: Path) -> None:

@@ -147,11 +147,12 @@ def _make_directory(directory: Path) -> None:
 
 
 def _copy(source: Path, target: Path, stem: str) -> Path:
-    """Copy a rule file, giving it a modeline when it has none (a third-party engine's file may not)."""
+    """Copy a rule file with the modeline of its new place, ``schemas/<stem>.schema.json``: a
+    third-party engine's file may have none, or one naming the schema beside it in its package."""
     text = read_bounded(source).decode("utf-8")
-    if not text.startswith(MODELINE_PREFIX):
-        text = f"{modeline(stem)}\n{text}"
-    return _write(target / f"{stem}{RULES_SUFFIX}", text)
+    if text.startswith(MODELINE_PREFIX):
+        text = text.partition("\n")[2]
+    return _write(target / f"{stem}{RULES_SUFFIX}", f"{modeline(stem)}\n{text}")
 
 
 def _write(path: Path, text: str) -> Path:

@@ -33,7 +33,7 @@ from .models import (
 )
 from .plugins import DISABLED_PLUGINS_VARIABLE, LOAD_PLUGINS_VARIABLE, PluginInfo, PluginRegistry, discover_plugins
 from .rules import LoadableEngine, RuleSet, load_ruleset
-from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
+from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered, unloaded_engines
 from .watch import RulesWatcher
 
 logger = logging.getLogger("profiler_rules")
@@ -41,9 +41,15 @@ logger = logging.getLogger("profiler_rules")
 
 @dataclass(frozen=True, slots=True)
 class Catalogs:
-    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches."""
+    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches.
+
+    ``ignored`` names the catalogs given that no loaded engine reads (their engine's plugin is disabled,
+    say), and ``warnings`` says so in words, one line each; those catalogs are left out of ``items``.
+    """
 
     items: Mapping[str, tuple[Any, ...]]
+    ignored: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class DispatcherStatus(BaseModel):
@@ -117,6 +123,7 @@ class Dispatcher:
         self._directory = directory
         self._catalog_readers = _catalog_readers(registry.engines)
         self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
+        self._unloaded_plugins = tuple(sorted(info.name for info in registry.plugins if info.status != "loaded"))
         self._reloading = threading.Lock()
         self._status = DispatcherStatus.serving(ruleset, datetime.now(UTC))
 
@@ -228,6 +235,11 @@ class Dispatcher:
     def prepare_catalogs(self, catalogs: Mapping[str, Any] | Catalogs | None) -> Catalogs:
         """Validate catalogs once, to pass the result to many dispatches without validating again.
 
+        A catalog that no loaded engine reads is refused as a mistake (a typo such as ``recipe``),
+        unless a plugin is not loaded (disabled, or failed to load): it may be that plugin's catalog,
+        and disabling an engine must not break a host that still passes its catalog. Then the catalog is
+        ignored, named in the answer's ``ignored`` and ``warnings``, and logged as a warning.
+
         :raises InvalidInputError: naming each invalid item's field, such as ``recipes.3.skill_codes``.
         """
         if isinstance(catalogs, Catalogs):
@@ -240,11 +252,15 @@ class Dispatcher:
             )
         items: dict[str, tuple[Any, ...]] = {}
         errors: list[FieldError] = []
+        ignored: list[str] = []
         for name, raw in catalogs.items():
             reader = self._catalog_readers.get(name)
             if reader is None:
-                known = ", ".join(sorted(self._catalog_readers)) or "none"
-                errors.append(FieldError(field_name(name), f"no engine reads this catalog (catalogs read: {known})"))
+                if self._unloaded_plugins:
+                    ignored.append(field_name(name))
+                else:
+                    read = ", ".join(sorted(self._catalog_readers)) or "none"
+                    errors.append(FieldError(field_name(name), f"no engine reads this catalog (catalogs read: {read})"))
                 continue
             try:
                 items[name] = reader.validate_python(raw)
@@ -254,7 +270,18 @@ class Dispatcher:
                 )
         if errors:
             raise InvalidInputError("catalogs", errors)
-        return Catalogs(items)
+        return Catalogs(items, tuple(ignored), self._ignored_catalog_warnings(ignored))
+
+    def _ignored_catalog_warnings(self, ignored: list[str]) -> tuple[str, ...]:
+        why = (
+            f"no loaded engine reads it (catalogs read: {', '.join(sorted(self._catalog_readers)) or 'none'}; "
+            f"plugins not loaded: {', '.join(self._unloaded_plugins)})"
+        )
+        # A catalog's name comes from the host's input: quoted with repr (no control characters) and bounded.
+        warnings = tuple(f"catalog {_bounded(name)!r} is ignored: {why}" for name in ignored)
+        for warning in warnings:
+            logger.warning("%s", warning)
+        return warnings
 
     def dispatch(
         self,
@@ -306,7 +333,7 @@ class Dispatcher:
         :param ruleset: Test this rule set instead of the one serving (as :meth:`reload` does).
         :raises RulesError: listing every problem of the test files themselves.
         """
-        cases = load_cases(find_test_files(self._tests_directory()), self.engines)
+        cases = load_cases(find_test_files(self._tests_directory()), self.engines, unloaded_engines(self))
         if select:
             cases = [case for case in cases if select.casefold() in case.name.casefold()]
         return run_cases(self, cases, ruleset)
@@ -373,10 +400,16 @@ class Dispatcher:
             results (one mapping, one text, or not iterable).
         :raises ProfilerRulesError: when no loaded engine of that name answers over many results.
         """
-        ruleset = self._ruleset
+        return self._aggregate_under(self._ruleset, engine, results, viewer, query)
+
+    def _aggregate_under(
+        self, ruleset: RuleSet, engine: str, results: Iterable[Any], viewer: Any, query: Mapping[str, Any]
+    ) -> AggregateReport:
         item = next((item for item in self._engines if item.engine.name == engine), None)
         if item is None or item.engine.aggregate_query is None:
-            raise ProfilerRulesError(f"no loaded engine named {engine!r} answers over many results")
+            raise ProfilerRulesError(
+                f"no loaded engine named {engine!r} answers over many results{self._why_not_loaded(engine)}"
+            )
         _check_many(results)
         checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
@@ -479,12 +512,28 @@ class Dispatcher:
             }
         return answer
 
+    def _why_not_loaded(self, engine: str) -> str:
+        """`` (plugin 'x' is disabled)`` when a plugin of the engine's name is known but not loaded."""
+        info = next((info for info in self._registry.plugins if info.name == engine), None)
+        if info is None or info.status == "loaded":
+            return ""
+        return (
+            f" (plugin {engine!r} is disabled)" if info.status == "disabled" else f" (plugin {engine!r} failed to load)"
+        )
+
     def _who(self, engine: str) -> str:
         owner = self._owners.get(engine)
         return f"engine '{engine}'" if owner in (None, engine) else f"engine '{engine}' of plugin '{owner}'"
 
 
 _NO_CATALOGS = Catalogs({})
+_SHOWN_NAME = 64
+
+
+def _bounded(name: str) -> str:
+    return name if len(name) <= _SHOWN_NAME else name[: _SHOWN_NAME - 1] + "…"
+
+
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python

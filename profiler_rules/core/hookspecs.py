@@ -1,10 +1,15 @@
 """The hooks a profiler-rules plugin may implement. This module's docstrings are the hook reference.
 
 A plugin is a module (or any object) with functions marked ``@hookimpl``; built-in engines are plugins
-like anyone else's. Third-party plugins are found through the ``profiler_rules`` entry-point group::
+like anyone else's. Third-party plugins are found through the ``profiler_rules`` entry-point group,
+whose entry names the module holding the hooks; the entry's name is the plugin's name (the one
+``PROFILER_RULES_DISABLED_PLUGINS`` and ``PROFILER_RULES_LOAD_PLUGINS`` take)::
 
     [project.entry-points.profiler_rules]
-    badges = "badges_engine.plugin"
+    badges = "badges_engine"
+
+The README's "For the platform team" section is a whole plugin package built this way (its code, its
+schema, its rule file and the ``pyproject.toml`` that ships them), tested as a wheel.
 
 Engines are registered through a callback rather than answered from a per-result hook, so the core can
 run each engine inside its own ``try``: pluggy stops a 1:N hook call at the first exception (pluggy#419

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from .errors import InvalidInputError, Problem, RulesError
+from .errors import Problem, ProfilerRulesError, RulesError
 from .rules import RuleFileValidator, schema_problems
 from .yamlfile import JsonPath, UnreadableFile, YamlDocument, format_path, read_bounded, read_yaml_file, shown
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .engine import Rules
+    from .models import Explanation
     from .rules import RuleSet
 
 TESTS_DIRECTORY = "tests"
@@ -51,7 +52,6 @@ TESTS_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["name", "expect"],
-                "oneOf": [{"required": ["result"]}, {"required": ["result_file"]}],
                 "properties": {
                     "name": {
                         "description": "What the case checks, in words; -k selects cases by part of it.",
@@ -69,6 +69,20 @@ TESTS_SCHEMA: dict[str, Any] = {
                         "type": "string",
                         "minLength": 1,
                         "examples": ["results/intermediate.json"],
+                    },
+                    "results": {
+                        "description": "Many profiler results, written out, for the answer of one engine over them all (the analytics dashboards); 'query' says what the answer covers.",
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"description": "One profiler result, written out.", "type": "object"},
+                        "examples": [
+                            [{"session_id": "t-1", "user_id": "u-1", "status": "finished", "cohort_id": "c-1"}]
+                        ],
+                    },
+                    "query": {
+                        "description": "With 'results': what the answer covers. For analytics: cohort_id, sponsor_id, roster, date_from, date_to.",
+                        "type": "object",
+                        "examples": [{"cohort_id": "c-1"}, {"sponsor_id": "acme"}],
                     },
                     "viewer": {
                         "description": "Who is asking: user_id, roles, mentee_ids, coachee_ids, cohort_ids, sponsor_ids.",
@@ -150,10 +164,15 @@ class CaseResult:
     error: str | None = None
     cited: frozenset[tuple[str, str]] = frozenset()
     """Every (rule file, rule path) the case's explanations cite, for coverage."""
+    skipped: str | None = None
+    """Why the case did not run: it expects an answer of an engine that is not loaded (its plugin is
+    disabled, or failed to load). A skipped case neither passes nor fails."""
+    unloaded: tuple[str, ...] = ()
+    """The engines a skipped case expects that are not loaded."""
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and self.error is None
+        return not self.mismatches and self.error is None and self.skipped is None
 
     @property
     def id(self) -> str:
@@ -172,7 +191,11 @@ class SuiteResult:
 
     @property
     def failed(self) -> tuple[CaseResult, ...]:
-        return tuple(case for case in self.cases if not case.passed)
+        return tuple(case for case in self.cases if not case.passed and case.skipped is None)
+
+    @property
+    def skipped(self) -> tuple[CaseResult, ...]:
+        return tuple(case for case in self.cases if case.skipped is not None)
 
     @property
     def passed(self) -> bool:
@@ -192,6 +215,9 @@ class Case:
     expect: Mapping[str, Any]
     document: YamlDocument = field(repr=False)
     path: JsonPath = ()
+    results: tuple[Any, ...] | None = None
+    """For a case over many results: the results, and ``query``, what the one engine expected answers."""
+    query: Mapping[str, Any] | None = None
 
 
 class _Missing:
@@ -207,14 +233,28 @@ def find_test_files(rules_directory: Path) -> list[Path]:
     return sorted((rules_directory / TESTS_DIRECTORY).glob("*.yaml"))
 
 
-def load_cases(files: Iterable[Path], engines: Iterable[str], *, rules_directory: Path | None = None) -> list[Case]:
+def unloaded_engines(dispatcher: Dispatcher) -> dict[str, str]:
+    """The engines a test may expect that ``dispatcher`` has not loaded, each with the reason: the
+    plugins of that name that are disabled or failed to load (a built-in plugin is named after its engine)."""
+    unloaded = {}
+    for info in dispatcher.plugins:
+        if info.status != "loaded" and info.name not in dispatcher.engines:
+            unloaded[info.name] = "plugin disabled" if info.status == "disabled" else "; ".join(info.errors)
+    return unloaded
+
+
+def load_cases(
+    files: Iterable[Path], engines: Iterable[str], unloaded: Iterable[str] = (), *, rules_directory: Path | None = None
+) -> list[Case]:
     """Read test files strictly; raise :class:`RulesError` listing every problem in them.
 
-    Test files, and the files their cases name (``result_file``, ``catalogs_file``), are read only from
-    inside ``rules_directory`` (by default each test file's rules directory: the parent of its
-    ``tests`` folder), resolved: a file that links outside it is refused unread.
+    ``expect`` may name the ``engines`` loaded and the ``unloaded`` ones (whose cases are then skipped);
+    any other name is a mistake in the test file. Test files, and the files their cases name
+    (``result_file``, ``catalogs_file``), are read only from inside ``rules_directory`` (by default each
+    test file's rules directory: the parent of its ``tests`` folder), resolved: a file that links
+    outside it is refused unread.
     """
-    validator = _validator_for(sorted(engines))
+    validator = _validator_for(sorted({*engines, *unloaded}))
     problems: list[Problem] = []
     cases: list[Case] = []
     roots: dict[Path, Path] = {}
@@ -248,6 +288,16 @@ def _validator_for(engines: list[str]) -> jsonschema.protocols.Validator:
 def _cases(document: YamlDocument, path: Path, root: Path, display: str, problems: list[Problem]) -> Iterator[Case]:
     for index, raw in enumerate(document.data["cases"]):
         where: JsonPath = ("cases", index)
+        mistake = _inputs_mistake(raw)
+        if mistake is not None:
+            line, column = document.position((*where, "name"), at_key=True)
+            problems.append(Problem(display, line, column, mistake, format_path(where)))
+            continue
+        if "results" in raw:
+            case = _case_over_many(document, raw, where, display, problems)
+            if case is not None:
+                yield case
+            continue
         try:
             result = raw["result"] if "result" in raw else _json_beside(path, root, raw["result_file"], "result_file")
             catalogs = raw.get("catalogs")
@@ -259,6 +309,60 @@ def _cases(document: YamlDocument, path: Path, root: Path, display: str, problem
             continue
         line = document.position((*where, "name"))[0]
         yield Case(display, raw["name"], line, result, raw.get("viewer"), catalogs, raw["expect"], document, where)
+
+
+_INPUTS = ("result", "result_file", "results")
+
+
+def _inputs_mistake(raw: Mapping[str, Any]) -> str | None:
+    """What is wrong with a case's input, said so the author can fix it; ``None`` when it is right.
+
+    Checked here rather than by the schema: jsonschema's message for ``oneOf`` quotes the whole case.
+    """
+    given = [key for key in _INPUTS if key in raw]
+    if not given:
+        return "the case has no input: give it 'result' (one result), 'result_file' or 'results' (many)"
+    if len(given) > 1:
+        return f"the case has {' and '.join(repr(key) for key in given)}: keep one of them"
+    if "query" in raw and given != ["results"]:
+        return "'query' says what an answer over many results covers: use it with 'results', or remove it"
+    return None
+
+
+def _case_over_many(
+    document: YamlDocument, raw: Mapping[str, Any], where: JsonPath, display: str, problems: list[Problem]
+) -> Case | None:
+    """A case of one engine's answer over many results (a dashboard), or ``None`` and its problems."""
+    found = []
+    if len(raw["expect"]) != 1:
+        found.append(
+            (
+                "expect",
+                "a case with 'results' checks the answer of one engine over them; name one engine under 'expect'",
+            )
+        )
+    for key in ("catalogs", "catalogs_file"):
+        if key in raw:
+            found.append((key, f"an answer over many results reads no catalogs; remove '{key}'"))
+    for key, message in found:
+        line, column = document.position((*where, key), at_key=True)
+        problems.append(Problem(display, line, column, message, format_path((*where, key))))
+    if found:
+        return None
+    line = document.position((*where, "name"))[0]
+    return Case(
+        display,
+        raw["name"],
+        line,
+        None,
+        raw.get("viewer"),
+        None,
+        raw["expect"],
+        document,
+        where,
+        results=tuple(raw["results"]),
+        query=raw.get("query", {}),
+    )
 
 
 class _FileProblem(ValueError):
@@ -293,19 +397,32 @@ def run_cases(dispatcher: Dispatcher, cases: Iterable[Case], ruleset: RuleSet | 
 
 
 def run_case(dispatcher: Dispatcher, case: Case, ruleset: RuleSet | None = None) -> CaseResult:
-    """Dispatch one case and compare what it expects."""
+    """Dispatch one case and compare what it expects; skip it when it expects an engine not loaded."""
+    absent = [engine for engine in case.expect if engine not in dispatcher.engines]
+    if absent:
+        reasons = unloaded_engines(dispatcher)
+        why = "; ".join(f"engine '{engine}' is not loaded ({reasons.get(engine, 'unknown')})" for engine in absent)
+        return CaseResult(case.file, case.name, case.line, skipped=why, unloaded=tuple(absent))
     try:
-        report = dispatcher._dispatch_under(ruleset or dispatcher.ruleset, case.result, case.viewer, case.catalogs)
-    except InvalidInputError as error:
+        engines, explained = _answers(dispatcher, case, ruleset or dispatcher.ruleset)
+    except ProfilerRulesError as error:  # an invalid input, or no engine of that name answers over many
         return CaseResult(case.file, case.name, case.line, error=str(error))
-    engines = report.model_dump(mode="json")["engines"]
     mismatches: list[Mismatch] = []
     for engine, expected in case.expect.items():
         _compare(expected, engines.get(engine, _MISSING), (*case.path, "expect", engine), engine, case, mismatches)
-    cited = frozenset(
-        (because.file, because.rule) for answer in report.engines.values() for because in answer.explain if because.file
-    )
+    cited = frozenset((because.file, because.rule) for because in explained if because.file)
     return CaseResult(case.file, case.name, case.line, tuple(mismatches), cited=cited)
+
+
+def _answers(dispatcher: Dispatcher, case: Case, ruleset: RuleSet) -> tuple[dict[str, Any], list[Explanation]]:
+    """Each engine's answer to the case, as JSON, and every explanation given."""
+    if case.results is None:
+        report = dispatcher._dispatch_under(ruleset, case.result, case.viewer, case.catalogs)
+        explained = [because for answer in report.engines.values() for because in answer.explain]
+        return report.model_dump(mode="json")["engines"], explained
+    (engine,) = case.expect  # checked when the case was read
+    answer = dispatcher._aggregate_under(ruleset, engine, case.results, case.viewer, case.query or {})
+    return {engine: answer.model_dump(mode="json")}, list(answer.explain)
 
 
 def _compare(expected: Any, actual: Any, where: JsonPath, field: str, case: Case, found: list[Mismatch]) -> None:

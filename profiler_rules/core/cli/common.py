@@ -264,12 +264,16 @@ def input_error(error: InvalidInputError, origin: str | None = None, code: int =
 
 
 def load_catalogs(dispatcher: Dispatcher, path: Any) -> Catalogs:
+    """``--catalogs`` (or the example's), validated once; a catalog no loaded engine reads is a warning
+    line, printed here once for the whole run."""
     from ..errors import InvalidInputError
 
     try:
-        return dispatcher.prepare_catalogs(read_json_file(path, "--catalogs"))
+        catalogs = dispatcher.prepare_catalogs(read_json_file(path, "--catalogs"))
     except InvalidInputError as error:
         raise input_error(error, f"--catalogs {path}") from None
+    warn(catalogs.warnings)
+    return catalogs
 
 
 def load_viewer(option: str | None, example: Any = None) -> Viewer | None:

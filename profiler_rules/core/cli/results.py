@@ -225,7 +225,7 @@ def _failure(error: BaseException) -> str:
 
 
 def run_analytics(args: argparse.Namespace) -> int:
-    from ..errors import InvalidInputError
+    from ..errors import InvalidInputError, ProfilerRulesError
     from ..jsonl import read_lines, read_results
 
     source = input_source(args.input, args.example, "cohort", "analytics")
@@ -247,6 +247,8 @@ def run_analytics(args: argparse.Namespace) -> int:
             )
         except InvalidInputError as error:
             raise input_error(error) from None
+        except ProfilerRulesError as error:  # the analytics engine is not loaded
+            raise CommandError(str(error)) from None
     print(report.model_dump_json(indent=2))
     warn(report.warnings)
     return EXIT_OK if report.status == "ok" and not report.results_invalid else EXIT_PROBLEMS

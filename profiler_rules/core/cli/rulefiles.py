@@ -148,20 +148,27 @@ def _print_suite(suite: SuiteResult) -> None:
             print(f"  {_printable(mismatch.format())}")
         if case.error:
             print(f"  {_printable(case.error)}")
-    failed = len(suite.failed)
-    print(f"{len(suite.cases) - failed} passed, {failed} failed")
+    failed, skipped = len(suite.failed), len(suite.skipped)
+    summary = f"{len(suite.cases) - failed - skipped} passed, {failed} failed"
+    if skipped:
+        # Which engines are missing, once, rather than one line per skipped case.
+        engines = sorted({engine for case in suite.skipped for engine in case.unloaded})
+        summary += f", {skipped} skipped: their engines are not loaded ({', '.join(engines)})"
+    print(_printable(summary))
 
 
 def _suite_json(suite: SuiteResult) -> dict[str, Any]:
     return {
-        "passed": len(suite.cases) - len(suite.failed),
+        "passed": len(suite.cases) - len(suite.failed) - len(suite.skipped),
         "failed": len(suite.failed),
+        "skipped": len(suite.skipped),
         "cases": [
             {
                 "file": case.file,
                 "line": case.line,
                 "name": case.name,
                 "passed": case.passed,
+                "skipped": case.skipped,
                 "error": case.error,
                 "mismatches": [mismatch.as_dict() for mismatch in case.mismatches],
             }
@@ -172,7 +179,11 @@ def _suite_json(suite: SuiteResult) -> dict[str, Any]:
 
 def _junit(suite: SuiteResult) -> str:
     root = ElementTree.Element(
-        "testsuite", name="profiler-rules", tests=str(len(suite.cases)), failures=str(len(suite.failed))
+        "testsuite",
+        name="profiler-rules",
+        tests=str(len(suite.cases)),
+        failures=str(len(suite.failed)),
+        skipped=str(len(suite.skipped)),
     )
     for case in suite.cases:
         element = ElementTree.SubElement(
@@ -183,7 +194,9 @@ def _junit(suite: SuiteResult) -> str:
             file=_xml_text(case.file),
             line=str(case.line),
         )
-        if not case.passed:
+        if case.skipped is not None:
+            ElementTree.SubElement(element, "skipped", message=_xml_text(case.skipped))
+        elif not case.passed:
             description = _xml_text(case.describe())
             failure = ElementTree.SubElement(element, "failure", message=description)
             failure.text = description

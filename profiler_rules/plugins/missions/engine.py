@@ -87,6 +87,21 @@ class MissionRules(BaseModel):
         return f": the default max difficulty {cap} ({self.difficulty_labels[str(cap)]}) applies"
 
     @cached_property
+    def locked_reasons(self) -> dict[tuple[int, int], tuple[tuple[str, ...], str]]:
+        """For each cap and each difficulty above it: the rule path and the words that say why its
+        missions are locked. Written once: they depend on the rules only, and locked missions are
+        explained for every result dispatched with a missions catalog."""
+        reasons: dict[tuple[int, int], tuple[tuple[str, ...], str]] = {}
+        for cap in range(1, 6):
+            for difficulty in range(cap + 1, 6):
+                # Labels are required only for the caps in use; a difficulty without one is named by number.
+                named = self.difficulty_labels.get(str(difficulty))
+                rule = ("difficulty_labels", str(difficulty)) if named else ("difficulty_labels",)
+                shown = f" ({named})" if named else ""
+                reasons[cap, difficulty] = (rule, f"of difficulty {difficulty}{shown} above the cap {cap} → locked")
+        return reasons
+
+    @cached_property
     def label_explanations(self) -> dict[int, tuple[tuple[str, str], str]]:
         """Each used cap's label explanation, as rule path and message: where the label is written."""
         caps = {*self.levels.values(), self.default_max_difficulty}
@@ -148,13 +163,13 @@ class MissionsEngine(Engine):
             warnings.append(f"{reason} (allowed: {settings.allowed}); the default max difficulty applies")
         else:
             because = rules.explain(level.rule, level.message)
-            output = self._output(selection, level.cap, level.label, "profiler", context)
-            return Outcome(output, (because, _label_explanation(rules, level.cap)))
+            output, locked = self._output(selection, level.cap, level.label, "profiler", rules, context)
+            return Outcome(output, (because, _label_explanation(rules, level.cap), *locked))
         cap = settings.default_max_difficulty
         label = settings.difficulty_labels[str(cap)]
         because = rules.explain("default_max_difficulty", reason + settings.default_tail)
-        output = self._output(selection or None, cap, label, "default", context)
-        return Outcome(output, (because, _label_explanation(rules, cap)), warnings)
+        output, locked = self._output(selection or None, cap, label, "default", rules, context)
+        return Outcome(output, (because, _label_explanation(rules, cap), *locked), warnings)
 
     def summarize(self, output: MissionsOutput) -> str:
         opened = "" if output.open_missions is None else f"; {len(output.open_missions)} mission(s) open"
@@ -162,17 +177,50 @@ class MissionsEngine(Engine):
 
     @staticmethod
     def _output(
-        selection: str | None, cap: int, label: str, source: Literal["profiler", "default"], context: Context
-    ) -> MissionsOutput:
+        selection: str | None,
+        cap: int,
+        label: str,
+        source: Literal["profiler", "default"],
+        rules: Rules[MissionRules],
+        context: Context,
+    ) -> tuple[MissionsOutput, tuple[Explanation, ...]]:
+        """The answer, and why the catalog's missions above the cap are locked (none without a catalog)."""
         catalog = context.catalog("missions")
-        missions = None if catalog is None else tuple([mission for mission in catalog if mission.difficulty <= cap])
-        return MissionsOutput(
+        missions: tuple[Mission, ...] | None = None
+        locked: tuple[Explanation, ...] = ()
+        if catalog is not None:
+            # One pass: the open missions, and how many of each difficulty above the cap are locked.
+            opened: list[Mission] = []
+            above: dict[int, int] = {}
+            for mission in catalog:
+                difficulty = mission.difficulty
+                if difficulty <= cap:
+                    opened.append(mission)
+                else:
+                    above[difficulty] = above.get(difficulty, 0) + 1
+            missions = tuple(opened)
+            if above:
+                locked = _locked(rules, cap, above)
+        output = MissionsOutput(
             profiler_difficulty=selection,
             max_difficulty=cap,
             label=label,
             source=source,
             open_missions=missions,
         )
+        return output, locked
+
+
+def _locked(rules: Rules[MissionRules], cap: int, above: dict[int, int]) -> tuple[Explanation, ...]:
+    """Why the catalog's missions above the cap are not open, given how many there are of each
+    difficulty: one explanation per difficulty, naming it by its label (the original's mission
+    dashboard listed them as "locked")."""
+    reasons = rules.settings.locked_reasons
+    explain = []
+    for difficulty in sorted(above):
+        rule, reason = reasons[cap, difficulty]
+        explain.append(rules.explain(rule, f"{above[difficulty]} mission(s) {reason}"))
+    return tuple(explain)
 
 
 def _label_explanation(rules: Rules[MissionRules], cap: int) -> Explanation:

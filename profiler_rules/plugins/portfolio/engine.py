@@ -107,6 +107,23 @@ def _allowed_hint(allowed: tuple[str, ...]) -> str:
     return "This text may use " + ", ".join("{" + name + "}" for name in allowed) + " only."
 
 
+_SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
+_CLOSING = "\"'”’»)]"
+_DANGLING = ",;: \t"
+
+
+def end_sentence(text: str) -> str:
+    """``text`` ending as a sentence, so the next one does not run on from it.
+
+    Final punctuation of its own (``.``, ``!``, ``?``, ``…``, perhaps inside closing quotes or brackets)
+    is kept; otherwise a dangling comma, semicolon or colon is dropped and a full stop ends it. A
+    learner's answer usually ends the sentence, and learners rarely end theirs with a full stop.
+    """
+    if not text or text.rstrip(_CLOSING).endswith(_SENTENCE_ENDS):
+        return text
+    return text.rstrip(_DANGLING) + "."
+
+
 def _compiled(text: str, allowed: tuple[str, ...]) -> Template:
     # Called from field validators, not the model's, so that every bad template of a rule file is
     # reported in the same run, each at its own line.
@@ -141,8 +158,9 @@ class StatementRules(BaseModel):
         }
 
     def sentence(self, part: str, **values: str) -> str:
-        """The sentence of ``part`` with its placeholders filled, trimmed so parts join with one space."""
-        return self.templates[part].render(values).strip()
+        """The sentence of ``part`` with its placeholders filled, trimmed so parts join with one space,
+        and ending as a sentence (see :func:`end_sentence`)."""
+        return end_sentence(self.templates[part].render(values).strip())
 
     @cached_property
     def fallback_sentence(self) -> str:

@@ -43,8 +43,9 @@ def dispatch_line(dispatcher: Dispatcher, number: int, line: str, catalogs: Cata
         report = dispatcher.dispatch(line, viewer=viewer, catalogs=catalogs)
     except InvalidInputError as error:
         return _invalid_line(number, line, error), "invalid"
+    report, text = dispatcher.to_json(report)
     failed = any(answer.status == "error" for answer in report.engines.values())
-    return report.model_dump_json(), "engine error" if failed else "report"
+    return text, "engine error" if failed else "report"
 
 
 def _invalid_line(number: int, line: str, error: InvalidInputError) -> str:

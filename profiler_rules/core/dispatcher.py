@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
@@ -29,7 +30,14 @@ from .models import (
     field_errors,
     validate_input,
 )
-from .plugins import DISABLED_PLUGINS_VARIABLE, LOAD_PLUGINS_VARIABLE, PluginInfo, PluginRegistry, discover_plugins
+from .plugins import (
+    DISABLED_PLUGINS_VARIABLE,
+    LOAD_PLUGINS_VARIABLE,
+    PASSED_THROUGH,
+    PluginInfo,
+    PluginRegistry,
+    discover_plugins,
+)
 from .rules import LoadableEngine, RuleSet, load_ruleset
 from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
 from .watch import RulesWatcher
@@ -209,9 +217,22 @@ class Dispatcher:
         return tuple(item.engine.name for item in self._engines)
 
     def summarize(self, engine: str, output: Any) -> str | None:
-        """An engine's decision in a few words (see :meth:`Engine.summarize`), or ``None``."""
+        """An engine's decision in a few words (see :meth:`Engine.summarize`), or ``None``.
+
+        ``None`` too when the engine's ``summarize`` fails or answers something that is not text: a
+        summary is a courtesy, and its failure is logged, never raised.
+        """
         item = next((item for item in self._engines if item.engine.name == engine), None)
-        return None if item is None or output is None else item.engine.summarize(output)
+        if item is None or output is None:
+            return None
+        try:
+            summary = item.engine.summarize(output)
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - the engine's fault; the answer itself stands
+            logger.exception("%s failed to summarize its answer", self._who(engine))
+            return None
+        return summary if isinstance(summary, str) else None
 
     @property
     def plugins(self) -> tuple[PluginInfo, ...]:
@@ -286,12 +307,43 @@ class Dispatcher:
             # One validation builds the report with its engine reports: one model call per engine
             # would cost half as much again as the whole of it.
             return _build_report({**report, "engines": engines})
-        except ValidationError:
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - a ValidationError, or an engine's explain that raises as it is read
             # An engine answered with something a report can not hold (an explanation that is not an
             # Explanation, say): that answer becomes the engine's error, and the others stand.
             return _build_report(
                 {**report, "engines": {name: self._held(name, answer) for name, answer in engines.items()}}
             )
+
+    def to_json(self, report: DispatchReport, *, indent: int | None = None) -> tuple[DispatchReport, str]:
+        """A report as JSON text, and the report that text is of.
+
+        An engine whose answer can not be written as JSON (an output that holds itself, or a value JSON
+        has no form for) becomes that engine's error, and the other engines' answers stand; the report
+        returned then says so too. A report that writes cleanly costs what ``model_dump_json`` costs.
+        """
+        try:
+            return report, report.model_dump_json(indent=indent)
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - some engine's output; found below and made its error
+            engines = {name: self._writable(name, answer) for name, answer in report.engines.items()}
+            report = report.model_copy(update={"engines": engines})
+            return report, report.model_dump_json(indent=indent)
+
+    def _writable(self, engine: str, answer: EngineReport) -> EngineReport:
+        try:
+            answer.model_dump_json()
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - the engine's answer, made its error
+            problem = str(error) if isinstance(error, PydanticSerializationError) else _problem_of(error)
+            logger.error("%s answered with what can not be written as JSON: %s", self._who(engine), problem)
+            return EngineReport(
+                status="error", error=f"{self._who(engine)} answered with what can not be written as JSON: {problem}"
+            )
+        return answer
 
     def status(self) -> DispatcherStatus:
         """The rule set serving now (digest, version, when it was loaded) and the last reload's error."""
@@ -378,33 +430,46 @@ class Dispatcher:
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
         context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
         stream = _ResultStream(results)
-        try:
-            outcome = item.engine.aggregate(stream, ruleset.rules[engine], context, checked_query)
-        except Exception as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
-            logger.exception("engine '%s' failed to aggregate", engine)
-            outcome = None
-            failure = f"engine '{engine}' failed: {type(error).__name__}: {error}"
-        else:
-            failure = (
-                None
-                if isinstance(outcome, Outcome)
-                else f"engine '{engine}' returned {type(outcome).__name__}, not an Outcome"
-            )
+        answer = self._run_aggregate(item, stream, ruleset, context, checked_query)
         common = {
             "engine": engine,
             "ruleset": ruleset.stamp,
             "results_read": stream.read,
             "results_invalid": stream.invalid,
         }
-        if failure is not None or not isinstance(outcome, Outcome):
+        try:
+            return AggregateReport(
+                **{**answer, "warnings": (*answer.get("warnings", ()), *stream.problems())}, **common
+            )
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - an answer a report can not hold is the engine's error
+            failure = f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}"
             return AggregateReport(status="error", error=failure, warnings=stream.problems(), **common)
-        return AggregateReport(
-            status=outcome.status,
-            output=outcome.output,
-            explain=tuple(outcome.explain),
-            warnings=(*outcome.warnings, *stream.problems()),
-            **common,
-        )
+
+    def _run_aggregate(
+        self, item: LoadableEngine, stream: _ResultStream, ruleset: RuleSet, context: Context, query: Any
+    ) -> _Answer:
+        """An engine's answer over many results, as the fields of an :class:`AggregateReport`."""
+        name = item.engine.name
+        try:
+            outcome = item.engine.aggregate(stream, ruleset.rules[name], context, query)
+            if not isinstance(outcome, Outcome):
+                return {
+                    "status": "error",
+                    "error": f"{self._who(name)} returned {type(outcome).__name__}, not an Outcome",
+                }
+            return {
+                "status": outcome.status,
+                "output": outcome.output,
+                "explain": tuple(outcome.explain),
+                "warnings": tuple(outcome.warnings),
+            }
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
+            logger.exception("%s failed to aggregate", self._who(name))
+            return {"status": "error", "error": f"{self._who(name)} failed: {type(error).__name__}: {error}"}
 
     def analytics(
         self,
@@ -439,39 +504,41 @@ class Dispatcher:
 
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> _Answer:
         engine = item.engine
-        if engine.requires_complete and not result.is_complete:
-            reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
-            return {"status": "skipped", "explain": (reason,)}
         try:
+            if engine.requires_complete and not result.is_complete:
+                reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
+                return {"status": "skipped", "explain": (reason,)}
             outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
-        except Exception as error:  # noqa: BLE001 - one failing engine must not silence the others
+            if not isinstance(outcome, Outcome):
+                message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
+                return {"status": "error", "error": message}
+            output = outcome.output
+            if output is not None and not isinstance(output, BaseModel):
+                message = f"{self._who(engine.name)} returned an output of type {type(output).__name__}, not a model"
+                return {"status": "error", "error": message}
+            return {
+                "status": outcome.status,
+                "output": output,
+                "explain": outcome.explain,
+                "warnings": outcome.warnings,
+            }
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - one failing engine, even by sys.exit(), must not end the rest
             who = self._who(engine.name)
             logger.exception("%s failed on session %s", who, result.session_id)
             return {"status": "error", "error": f"{who} failed: {type(error).__name__}: {error}"}
-        if not isinstance(outcome, Outcome):
-            message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
-            return {"status": "error", "error": message}
-        if outcome.output is not None and not isinstance(outcome.output, BaseModel):
-            message = (
-                f"{self._who(engine.name)} returned an output of type {type(outcome.output).__name__}, not a model"
-            )
-            return {"status": "error", "error": message}
-        return {
-            "status": outcome.status,
-            "output": outcome.output,
-            "explain": outcome.explain,
-            "warnings": outcome.warnings,
-        }
 
     def _held(self, engine: str, answer: _Answer) -> _Answer:
         """An engine's answer if a report can hold it, else an error naming the engine and the field."""
         try:
             _check_answer(answer)
-        except ValidationError as error:
-            problem = "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - whatever the answer raised as it was read is the engine's
             return {
                 "status": "error",
-                "error": f"{self._who(engine)} returned an answer a report can not hold: {problem}",
+                "error": f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}",
             }
         return answer
 
@@ -485,6 +552,13 @@ _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
 _check_answer = EngineReport.__pydantic_validator__.validate_python
+
+
+def _problem_of(error: BaseException) -> str:
+    """What was wrong with an engine's answer: each invalid field, or what reading it raised."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+    return f"{type(error).__name__}: {error}"
 
 
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:

@@ -40,8 +40,8 @@ def run_dispatch(args: argparse.Namespace) -> int:
     with open_input(source) as stream:
         if args.jsonl or str(source).endswith((".jsonl", ".ndjson")):
             return _dispatch_lines(dispatcher, stream, catalogs, viewer, args)
-        report = _dispatch_document(dispatcher, stream.read(), catalogs, viewer)
-        print(report.model_dump_json(indent=2))
+        report, text = dispatcher.to_json(_dispatch_document(dispatcher, stream.read(), catalogs, viewer), indent=2)
+        print(text)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
         raise CommandError(f"--strict: engine(s) failed: {', '.join(failed)}", EXIT_PROBLEMS)

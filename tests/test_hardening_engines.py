@@ -224,3 +224,95 @@ def test_a_batch_with_an_output_that_can_not_be_written_writes_every_record(tmp_
     single = run_cli("dispatch", "--example", "--rules", str(rules), env=env)
     assert single.code == 0, single.stderr
     assert json.loads(single.stdout)["engines"]["odd_output"]["status"] == "error"
+
+
+# --- 1. engines receive read-only rules, catalogs and access policy -------------------------------
+
+
+GADGETS = [{"id": "g-1", "tags": ["a", "b"]}]
+
+
+def loose_dispatcher(hostile: Any, rules: Path, *engines: Any) -> Dispatcher:
+    return Dispatcher.from_rules(
+        rules, plugins=[hostile.Registers(hostile.LooseEngine(), *engines)], entry_points=False
+    )
+
+
+@pytest.mark.parametrize(
+    "attempt", sorted(__import__("tests.fixtures.hostile_engines", fromlist=["MUTATIONS"]).MUTATIONS)
+)
+def test_an_engine_can_not_change_the_rules_catalogs_or_access_policy(
+    hostile: Any, tmp_path: Path, attempt: str
+) -> None:
+    dispatcher = loose_dispatcher(
+        hostile, rules_with(tmp_path / "a", "mutating_rules", loose=True), hostile.MutatingRulesEngine(attempt)
+    )
+    catalogs = dispatcher.prepare_catalogs({**EXAMPLE_CATALOGS, "gadgets": GADGETS})
+    first = dispatcher.dispatch(EXAMPLE, viewer=ADMIN, catalogs=catalogs)
+    second = dispatcher.dispatch(EXAMPLE, viewer=ADMIN, catalogs=catalogs)
+    error = first.engines["mutating_rules"].error or ""
+    assert first.engines["mutating_rules"].status == "error", f"{attempt} went through"
+    # A frozen model holding only values that can not change is kept as it is: pydantic refuses it.
+    refusal = "Instance is frozen" if attempt == "catalog_item" else "TypeError: rules are read-only: "
+    assert refusal in error
+    clean = loose_dispatcher(hostile, rules_with(tmp_path / "b", loose=True))
+    expected = clean.dispatch(EXAMPLE, viewer=ADMIN, catalogs={**EXAMPLE_CATALOGS, "gadgets": GADGETS})
+    for name, answer in expected.engines.items():
+        assert decided(first.engines[name]) == decided(answer) == decided(second.engines[name]), name
+    assert first.ruleset == second.ruleset == dispatcher.ruleset.stamp
+    assert catalogs.items["gadgets"][0].tags == ["a", "b"] and catalogs.items["gadgets"][0].id == "g-1"
+    assert [mission.difficulty for mission in catalogs.items["missions"]] == [
+        mission["difficulty"] for mission in EXAMPLE_CATALOGS["missions"]
+    ]
+
+
+def test_read_only_rules_write_and_compare_exactly_as_before(hostile: Any, tmp_path: Path) -> None:
+    dispatcher = loose_dispatcher(hostile, rules_with(tmp_path, loose=True))
+    for name, rules in dispatcher.ruleset.rules.items():
+        settings = rules.settings
+        thawed = type(settings).__mro__[1 if getattr(type(settings), "__read_only__", False) else 0]
+        fresh = thawed.model_validate(settings.model_dump())
+        assert settings.model_dump() == fresh.model_dump(), name
+        assert settings.model_dump_json() == fresh.model_dump_json(), name
+        assert settings == fresh and repr(settings) == repr(fresh), name
+        assert type(settings).__name__ == thawed.__name__
+    loose = dispatcher.ruleset.rules["loose"].settings
+    dumped = loose.model_dump()
+    assert (type(dumped["tags"]), type(dumped["limits"]), type(dumped["seen"])) == (list, dict, set)
+    written = json.loads(loose.model_dump_json())
+    assert sorted(written.pop("seen")) == ["x", "y"]
+    assert written == {
+        "tags": ["alpha", "beta"],
+        "limits": {"alpha": 1, "beta": 2},
+        "inner": {"values": [1, 2, 3], "flag": False},
+    }
+
+
+def test_cached_properties_of_read_only_rules_are_worked_out_once_and_read_only(hostile: Any, tmp_path: Path) -> None:
+    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules["loose"].settings
+    assert "index" not in loose.__dict__  # not worked out until an engine asks
+    assert loose.index == {"alpha": 0, "beta": 1}
+    assert loose.index is loose.index
+    with pytest.raises(TypeError, match="rules are read-only"):
+        loose.index["gamma"] = 2
+
+
+def test_copies_of_read_only_rules_are_the_engines_own(hostile: Any, tmp_path: Path) -> None:
+    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules["loose"].settings
+    tags, limits, seen = loose.tags.copy(), dict(loose.limits), set(loose.seen)
+    tags.append("gamma"), limits.pop("alpha"), seen.add("z")
+    changed = loose.model_copy(update={"tags": ["other"]})
+    assert changed.tags == ["other"] and loose.tags == ["alpha", "beta"]
+
+
+def test_read_only_catalogs_survive_pickling_for_workers(hostile: Any) -> None:
+    import pickle
+
+    dispatcher = Dispatcher.from_rules(plugins=[hostile.Registers(hostile.LooseEngine())], entry_points=False)
+    catalogs = dispatcher.prepare_catalogs({**EXAMPLE_CATALOGS, "gadgets": GADGETS})
+    copied = pickle.loads(pickle.dumps(catalogs))
+    assert copied == catalogs
+    with pytest.raises(TypeError, match="rules are read-only"):
+        copied.items["gadgets"][0].tags.append("x")
+    with pytest.raises(TypeError, match="rules are read-only"):
+        copied.items.pop("gadgets")  # type: ignore[attr-defined]

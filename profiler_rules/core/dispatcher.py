@@ -38,6 +38,7 @@ from .plugins import (
     PluginRegistry,
     discover_plugins,
 )
+from .readonly import read_only
 from .rules import LoadableEngine, RuleSet, load_ruleset
 from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
 from .watch import RulesWatcher
@@ -47,9 +48,16 @@ logger = logging.getLogger("profiler_rules")
 
 @dataclass(frozen=True, slots=True)
 class Catalogs:
-    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches."""
+    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches.
+
+    Read-only, items and all, from the moment they are made: every dispatch they are passed to shares
+    them, so no engine may change what the next one reads.
+    """
 
     items: Mapping[str, tuple[Any, ...]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", read_only(self.items))
 
 
 class DispatcherStatus(BaseModel):

@@ -24,6 +24,7 @@ from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
 from .engine import Engine, Rules, RuleViolation
 from .errors import Problem, RulesError
 from .models import RulesetStamp
+from .readonly import read_only_ruleset
 from .yamlfile import MAX_PROBLEMS, JsonPath, YamlDocument, format_path, read_yaml_file
 
 RULES_SUFFIX = ".yaml"
@@ -172,7 +173,7 @@ def load_ruleset(
     if problems:
         raise RulesError(sorted(problems, key=_problem_order))
     manifest = loaded[MANIFEST_NAME].settings if MANIFEST_NAME in loaded else _Manifest()
-    return RuleSet(
+    ruleset = RuleSet(
         rules={item.engine.name: loaded[item.engine.name] for item in engines},
         access=AccessPolicy(loaded[ACCESS_NAME]),
         digest=f"sha256:{digest.hexdigest()}",
@@ -180,6 +181,7 @@ def load_ruleset(
         directory=None if directory is None else str(directory),
         warnings=tuple(_unused_views(loaded[ACCESS_NAME], engines)),
     )
+    return read_only_ruleset(ruleset)  # once, here: every dispatch under it shares it, engines can not change it
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:

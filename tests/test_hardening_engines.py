@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from profiler_rules import Dispatcher
 
 from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, result, run_cli
+from .fixtures.hostile_engines import MUTATIONS
 
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
 EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
@@ -238,9 +238,7 @@ def loose_dispatcher(hostile: Any, rules: Path, *engines: Any) -> Dispatcher:
     )
 
 
-@pytest.mark.parametrize(
-    "attempt", sorted(__import__("tests.fixtures.hostile_engines", fromlist=["MUTATIONS"]).MUTATIONS)
-)
+@pytest.mark.parametrize("attempt", sorted(MUTATIONS))
 def test_an_engine_can_not_change_the_rules_catalogs_or_access_policy(
     hostile: Any, tmp_path: Path, attempt: str
 ) -> None:

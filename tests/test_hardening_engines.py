@@ -4,15 +4,18 @@ never serve untested or stale rules."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from profiler_rules import Dispatcher
+from profiler_rules import Dispatcher, ProfilerRulesError
 
-from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, result, run_cli
+from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
 from .fixtures.hostile_engines import MUTATIONS
 
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
@@ -314,3 +317,292 @@ def test_read_only_catalogs_survive_pickling_for_workers(hostile: Any) -> None:
         copied.items["gadgets"][0].tags.append("x")
     with pytest.raises(TypeError, match="rules are read-only"):
         copied.items.pop("gadgets")  # type: ignore[attr-defined]
+
+
+# --- 1. reload() from inside a dispatch is an error, not a deadlock -------------------------------
+
+
+REENTRANT = "reload was called from inside a dispatch"
+
+
+def in_thread(call: Any, timeout: float = 60) -> Any:
+    """Run ``call`` in a daemon thread and return what it returned; fail (not hang) if it deadlocks."""
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(call()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "deadlocked"
+    return outcome[0]
+
+
+def test_reload_from_inside_evaluate_is_an_error_not_a_deadlock(hostile: Any, tmp_path: Path) -> None:
+    engine = hostile.ReloadingEngine()
+    dispatcher = Dispatcher.from_rules(
+        rules_with(tmp_path, "reloading"), plugins=[hostile.Registers(engine)], entry_points=False
+    )
+    before = dispatcher.status()
+    engine.dispatcher = dispatcher
+    report = in_thread(lambda: dispatcher.dispatch(result()))
+    assert report.engines["reloading"].output.said == "reload ok=False"
+    [refused] = engine.results
+    assert (refused.ok, refused.digest) == (False, before.digest)
+    assert refused.problems[0].startswith(REENTRANT)
+    assert dispatcher.status() == before  # nothing was attempted
+    answer = in_thread(lambda: dispatcher.aggregate("reloading", [result()]))
+    assert answer.output.said == "reload ok=False" and engine.results[-1].problems[0].startswith(REENTRANT)
+
+
+def test_reload_from_inside_evaluate_during_a_reloads_own_test_run_is_an_error(hostile: Any, tmp_path: Path) -> None:
+    engine = hostile.ReloadingEngine()
+    dispatcher = Dispatcher.from_rules(
+        rules_with(tmp_path, "reloading"), plugins=[hostile.Registers(engine)], entry_points=False
+    )
+    engine.dispatcher = dispatcher
+    outcome = in_thread(dispatcher.reload)
+    assert outcome.ok, outcome.problems
+    assert len(engine.results) > 20  # one per rule test case the reload ran
+    assert {(result.ok, result.problems[0][: len(REENTRANT)]) for result in engine.results} == {(False, REENTRANT)}
+    assert in_thread(dispatcher.reload).ok  # the lock was let go
+
+
+# --- 2. reload never serves untested rules -------------------------------------------------------
+
+
+def break_a_tested_rule(rules_dir: Path) -> None:
+    """A valid change that the packaged rule tests refuse (they expect intermediate → 2)."""
+    edit(rules_dir / "missions.yaml", "  intermediate: 2", "  intermediate: 3")
+
+
+def intermediate_cap(dispatcher: Dispatcher) -> int:
+    return dispatcher.dispatch(result(difficulty_selection="intermediate")).engines["missions"].output.max_difficulty
+
+
+@pytest.mark.parametrize("how", ["removed", "emptied", "a link to nothing", "a file"])
+def test_a_reload_without_the_tests_the_serving_rules_had_fails(rules_dir: Path, how: str) -> None:
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    before = dispatcher.ruleset.digest
+    break_a_tested_rule(rules_dir)
+    assert not dispatcher.reload().ok  # the tests refuse it
+    tests = rules_dir / "tests"
+    if how == "emptied":
+        for path in tests.glob("*.yaml"):
+            path.unlink()
+    else:
+        shutil.rmtree(tests)
+        if how == "a link to nothing":
+            tests.symlink_to(rules_dir / "gone")
+        elif how == "a file":
+            tests.write_text("cases: []\n")
+    outcome = dispatcher.reload()
+    assert not outcome.ok
+    missing = (
+        "no rule tests (tests/*.yaml): the rules serving were loaded with rule tests, so new rules must pass "
+        "theirs; restore the tests"
+    )
+    expected = {
+        "removed": missing,
+        "emptied": missing,
+        "a link to nothing": "the rule tests directory is a link to nothing",
+        "a file": "the rule tests directory is not a directory",
+    }[how]
+    assert outcome.problems == (f"{tests}: error: {expected}",)
+    assert dispatcher.ruleset.digest == before and intermediate_cap(dispatcher) == 2
+    assert dispatcher.status().last_error == outcome.problems
+    run = run_cli("test", "--rules", str(rules_dir))
+    assert run.code == 2 and "Traceback" not in run.stderr  # the command calls it an error too
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
+def test_an_unreadable_tests_directory_fails_the_reload_and_the_test_command(rules_dir: Path) -> None:
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    break_a_tested_rule(rules_dir)
+    tests = rules_dir / "tests"
+    tests.chmod(0)
+    try:
+        outcome = dispatcher.reload()
+        run = run_cli("test", "--rules", str(rules_dir))
+    finally:
+        tests.chmod(0o755)
+    assert not outcome.ok
+    assert outcome.problems == (f"{tests}: error: cannot read the rule tests directory: Permission denied",)
+    assert run.code == 2 and f"{tests}: error: cannot read the rule tests directory" in run.stderr
+
+
+def test_rules_that_never_had_tests_reload_until_a_reload_brings_some(rules_dir: Path) -> None:
+    saved = rules_dir.parent / "saved-tests"
+    shutil.move(rules_dir / "tests", saved)
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    edit(rules_dir / "missions.yaml", "  intermediate: 2", "  intermediate: 3")
+    assert dispatcher.reload().ok and intermediate_cap(dispatcher) == 3  # no tests were there to keep
+    edit(rules_dir / "missions.yaml", "  intermediate: 3", "  intermediate: 2")
+    shutil.move(saved, rules_dir / "tests")
+    assert dispatcher.reload().ok  # now loaded with tests, which pass
+    shutil.rmtree(rules_dir / "tests")
+    edit(rules_dir / "missions.yaml", "  intermediate: 2", "  intermediate: 3")
+    outcome = dispatcher.reload()
+    assert not outcome.ok and "no rule tests" in outcome.problems[0]
+    assert intermediate_cap(dispatcher) == 2
+
+
+# --- 2. the watcher follows the rules path, survives every error, and shows its state -------------
+
+
+def set_cutoff(rules_dir: Path, value: str) -> None:
+    """Rewrite recipes.yaml with another aptitude cutoff, atomically (as editors save)."""
+    path = rules_dir / "recipes.yaml"
+    text = path.read_text()
+    start = text.index("  gap_cutoff:", text.index("aptitude:\n"))
+    end = text.index("\n", start)
+    fresh = path.with_suffix(".tmp")
+    fresh.write_text(f"{text[:start]}  gap_cutoff: {value}{text[end:]}")
+    os.replace(fresh, path)
+
+
+def untested_copy(target: Path, cutoff: str = "60") -> Path:
+    """A copy of the packaged rules without rule tests (reloads are quicker), with an aptitude cutoff."""
+    shutil.copytree(PACKAGED_RULES, target, ignore=shutil.ignore_patterns("tests"))
+    set_cutoff(target, cutoff)
+    return target
+
+
+def digest_of(rules: Path) -> str:
+    return Dispatcher.from_rules(rules, entry_points=False).ruleset.digest
+
+
+def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_the_watcher_follows_a_directory_replaced_by_rename(tmp_path: Path) -> None:
+    rules = untested_copy(tmp_path / "rules")
+    fresh = untested_copy(tmp_path / "rules.new", "50")
+    dispatcher = Dispatcher.from_rules(rules, entry_points=False)
+    with dispatcher.watch(debounce_ms=50) as watcher:
+        wanted = digest_of(fresh)
+        os.rename(rules, tmp_path / "rules.old")
+        os.rename(fresh, rules)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the replacement to serve")
+        set_cutoff(rules, "55")  # a change inside the new directory is seen too
+        wanted = digest_of(rules)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "a change in the new directory to serve")
+        status = dispatcher.status().watcher
+        assert status is not None and status.state == "watching"
+        assert status.watching == os.path.realpath(rules) and status.reloads >= 2
+    assert not watcher.running
+
+
+def test_the_watcher_and_reload_follow_a_symlink_swap(tmp_path: Path) -> None:
+    one, two = untested_copy(tmp_path / "v1"), untested_copy(tmp_path / "v2", "50")
+    rules = tmp_path / "rules"
+    rules.symlink_to(one)
+    dispatcher = Dispatcher.from_rules(rules, entry_points=False)
+    with dispatcher.watch(debounce_ms=50):
+        swap = tmp_path / "rules.swap"
+        swap.symlink_to(two)
+        os.replace(swap, rules)  # atomically re-pointed, as deploy tools do
+        wanted = digest_of(two)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the new target to serve")
+        assert dispatcher.status().watcher.watching == str(two)  # type: ignore[union-attr]
+        set_cutoff(one, "40")  # the old target is no longer what serves
+        set_cutoff(two, "45")
+        wanted = digest_of(two)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "a change in the new target to serve")
+        time.sleep(0.5)
+        assert dispatcher.ruleset.digest == wanted
+    assert has_gap_at(dispatcher, 44) and not has_gap_at(dispatcher, 45)  # v2's cutoff 45, not v1's 40
+
+
+def has_gap_at(dispatcher: Dispatcher, score: float) -> bool:
+    gaps = dispatcher.dispatch(result(aptitude_breakdown={"networking": score})).engines["recipes"].output.gaps
+    return any(gap.category == "networking" for gap in gaps)
+
+
+def test_a_reload_after_a_symlink_swap_reads_only_the_new_target(tmp_path: Path) -> None:
+    one, two = untested_copy(tmp_path / "v1"), untested_copy(tmp_path / "v2", "50")
+    rules = tmp_path / "rules"
+    rules.symlink_to(one)
+    dispatcher = Dispatcher.from_rules(rules, entry_points=False)
+    swap = tmp_path / "rules.swap"
+    swap.symlink_to(two)
+    os.replace(swap, rules)
+    outcome = dispatcher.reload()
+    assert outcome.ok and outcome.digest == digest_of(two)
+    assert dispatcher.status().directory == str(rules)
+
+
+def test_a_symlink_swapped_while_a_reload_reads_the_rules_never_mixes_two_directories(
+    hostile: Any, tmp_path: Path
+) -> None:
+    one, two = untested_copy(tmp_path / "v1"), untested_copy(tmp_path / "v2", "50")
+    for target in (one, two):
+        (target / "aaswap.yaml").write_text(f"# {target.name}\n{{}}\n")  # read first, and not alike
+    rules = tmp_path / "rules"
+    rules.symlink_to(one)
+    plugins = [hostile.Registers(hostile.SwappingEngine())]
+    dispatcher = Dispatcher.from_rules(rules, plugins=plugins, entry_points=False)
+    wanted = Dispatcher.from_rules(two, plugins=plugins, entry_points=False).ruleset.digest
+
+    def swap() -> None:
+        swapped = tmp_path / "rules.swap"
+        swapped.symlink_to(two)
+        os.replace(swapped, rules)
+
+    hostile.SWAP_WHILE_READ.append(swap)  # after aaswap.yaml of v1 is read, before the others
+    outcome = dispatcher.reload()
+    assert outcome.ok and outcome.digest == wanted
+    assert not has_gap_at(dispatcher, 55)  # v2's cutoff 50 decides, not v1's 60
+
+
+def test_the_watcher_survives_its_directory_going_away_and_coming_back(tmp_path: Path) -> None:
+    rules = untested_copy(tmp_path / "rules")
+    dispatcher = Dispatcher.from_rules(rules, entry_points=False)
+    before = dispatcher.ruleset.digest
+    with dispatcher.watch(debounce_ms=50) as watcher:
+        shutil.rmtree(rules)
+        wait_for(lambda: dispatcher.status().watcher.state == "retrying", "the watcher to retry")  # type: ignore[union-attr]
+        status = dispatcher.status().watcher
+        assert status is not None and "FileNotFoundError" in (status.last_error or "")
+        assert dispatcher.ruleset.digest == before  # the last good rules keep serving
+        time.sleep(1)
+        assert watcher.running and dispatcher.status().watcher.since == status.since  # type: ignore[union-attr]
+        untested_copy(rules, "50")
+        wanted = digest_of(rules)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the restored rules to serve")
+        wait_for(lambda: dispatcher.status().watcher.state == "watching", "the watcher to watch again")  # type: ignore[union-attr]
+        assert dispatcher.status().watcher.last_error is None  # type: ignore[union-attr]
+    assert dispatcher.status().watcher.state == "stopped"  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
+def test_the_watcher_survives_an_unreadable_directory(tmp_path: Path) -> None:
+    rules = untested_copy(tmp_path / "rules")
+    dispatcher = Dispatcher.from_rules(rules, entry_points=False)
+    with dispatcher.watch(debounce_ms=50) as watcher:
+        rules.chmod(0)
+        try:
+            os.rename(rules, tmp_path / "moved")  # the watch must start again, on a directory it can not read
+            os.rename(tmp_path / "moved", rules)
+            wait_for(lambda: dispatcher.status().watcher.state == "retrying", "the watcher to retry")  # type: ignore[union-attr]
+            assert "PermissionError" in (dispatcher.status().watcher.last_error or "")  # type: ignore[union-attr]
+        finally:
+            rules.chmod(0o755)
+        set_cutoff(rules, "50")
+        wanted = digest_of(rules)
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the rules to serve again")
+        assert watcher.running
+
+
+def test_stopping_the_watcher_ends_its_thread_and_a_second_watcher_waits_for_that(tmp_path: Path) -> None:
+    dispatcher = Dispatcher.from_rules(untested_copy(tmp_path / "rules"), entry_points=False)
+    assert dispatcher.status().watcher is None
+    watcher = dispatcher.watch(debounce_ms=50)
+    assert watcher.running and dispatcher.status().watcher.state == "watching"  # type: ignore[union-attr]
+    with pytest.raises(ProfilerRulesError, match="watched already"):
+        dispatcher.watch()
+    watcher.stop()
+    assert not watcher.running
+    assert dispatcher.status().watcher.state == "stopped"  # type: ignore[union-attr]
+    dispatcher.watch(debounce_ms=50).stop()

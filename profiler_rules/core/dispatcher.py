@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
+from .errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -40,10 +41,14 @@ from .plugins import (
 )
 from .readonly import read_only
 from .rules import LoadableEngine, RuleSet, load_ruleset
-from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
-from .watch import RulesWatcher
+from .ruletests import TESTS_DIRECTORY, SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered
+from .watch import Location, RulesWatcher, WatcherStatus
 
 logger = logging.getLogger("profiler_rules")
+
+_IN_DISPATCH: ContextVar[bool] = ContextVar("profiler_rules_in_dispatch", default=False)
+"""Set while engines run, so that :meth:`Dispatcher.reload` called by one refuses rather than waits
+for itself. A context variable: one set and one reset per dispatch, the only cost on its path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class DispatcherStatus(BaseModel):
     loaded_at: datetime
     last_attempt_at: datetime
     last_error: tuple[str, ...] = ()
+    watcher: WatcherStatus | None = None
+    """What the watcher started by :meth:`Dispatcher.watch` is doing; ``None`` when none was started."""
 
     @classmethod
     def serving(cls, ruleset: RuleSet, since: datetime) -> DispatcherStatus:
@@ -133,6 +140,9 @@ class Dispatcher:
         self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
         self._reloading = threading.Lock()
         self._status = DispatcherStatus.serving(ruleset, datetime.now(UTC))
+        self._watcher: RulesWatcher | None = None
+        # Rules loaded with rule tests must be replaced by rules that pass theirs: see reload().
+        self._tests_expected = _has_rule_tests(self._tests_directory())
 
     @classmethod
     def from_rules(
@@ -309,7 +319,11 @@ class Dispatcher:
             ruleset.rules,
             ruleset.access,
         )
-        engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
+        entered = _IN_DISPATCH.set(True)
+        try:
+            engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
+        finally:
+            _IN_DISPATCH.reset(entered)
         report = {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp}
         try:
             # One validation builds the report with its engine reports: one model call per engine
@@ -354,8 +368,11 @@ class Dispatcher:
         return answer
 
     def status(self) -> DispatcherStatus:
-        """The rule set serving now (digest, version, when it was loaded) and the last reload's error."""
-        return self._status
+        """The rule set serving now (digest, version, when it was loaded), the last reload's error, and
+        what the watcher is doing, if one was started."""
+        if self._watcher is None:
+            return self._status
+        return self._status.model_copy(update={"watcher": self._watcher.status()})
 
     def test_rules(self, *, select: str | None = None, ruleset: RuleSet | None = None) -> SuiteResult:
         """Run the rule tests beside the rules (``tests/*.yaml`` of the rules directory).
@@ -384,36 +401,98 @@ class Dispatcher:
 
         On any failure the rule set serving keeps serving; the problems are returned and kept in
         :meth:`status`. Reloads are serialised; dispatches never wait for one.
+
+        Rules serving that were loaded from a directory with rule tests (``tests/*.yaml``; the
+        packaged rules have them) are only ever replaced by rules that pass theirs: a ``tests``
+        directory that is gone or empty fails the reload, as ``profiler-rules test`` fails. Rules
+        that never had tests reload without them, until a reload brings some. A ``tests`` directory
+        or test file that can not be read always fails it.
+
+        The rules are read from the path the dispatcher was given, wherever it leads when the reload
+        starts: after a symlink swap (``rules -> v2``) or a rename (``mv rules.new rules``), the new
+        directory. Should the path lead elsewhere by the time the files are read, they are read
+        again, so a reload never mixes the files of two directories.
+
+        Called from inside a dispatch (by an engine's ``evaluate`` or ``aggregate``, also while a
+        reload runs the rule tests), it returns a failed result at once and changes nothing: it would
+        otherwise wait for itself.
         """
+        if _IN_DISPATCH.get():
+            logger.warning("%s", _REENTRANT_RELOAD)
+            return ReloadResult(ok=False, digest=self._ruleset.digest, problems=(_REENTRANT_RELOAD,))
         with self._reloading:
             attempt = datetime.now(UTC)
-            candidate, problems = self._vet_candidate()
+            candidate, problems, tested = self._vet_candidate()
             if candidate is None:
                 self._status = self._status.model_copy(update={"last_attempt_at": attempt, "last_error": problems})
                 logger.warning("rules reload failed; %s keeps serving: %s", self._ruleset.digest, "; ".join(problems))
                 return ReloadResult(ok=False, digest=self._ruleset.digest, problems=problems)
             self._ruleset = candidate  # the one reference every dispatch reads: swapped whole
+            self._tests_expected = tested
             self._status = DispatcherStatus.serving(candidate, attempt)
             return ReloadResult(ok=True, digest=candidate.digest)
 
-    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...]]:
-        """Load the rules afresh and run their tests: the new rule set, or nothing and why."""
+    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
+        """The rules loaded afresh and tested from one directory: the new rule set (or nothing), why
+        not, and whether it came with rule tests."""
+        for _ in range(_READ_ATTEMPTS):
+            before = self._location()
+            vetted = self._load_and_test()
+            if self._location() == before:
+                return vetted
+        problem = f"{self._directory}: the rules directory kept changing while it was read; nothing was swapped in"
+        return None, (problem,), False
+
+    def _location(self) -> Location | str | None:
+        """Where the rules path leads now (``None`` for the packaged rules, the error if nowhere)."""
+        if self._directory is None:
+            return None
+        try:
+            return Location.of(self._directory)
+        except OSError as error:
+            return f"{type(error).__name__}: {error}"
+
+    def _load_and_test(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
         try:
             candidate = load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
-            suite = self.test_rules(ruleset=candidate)
+            test_files = find_test_files(self._tests_directory())
+            if not test_files and self._tests_expected:
+                return None, (self._no_tests_problem().format(),), False
+            suite = run_cases(self, load_cases(test_files, self.engines), candidate)
         except RulesError as error:
-            return None, tuple(problem.format() for problem in error.problems)
+            return None, tuple(problem.format() for problem in error.problems), False
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - whatever goes wrong, the rules serving keep serving
+            logger.exception("the rules at %s could not be loaded and tested", self._directory)
+            return None, (f"the rules could not be loaded and tested: {type(error).__name__}: {error}",), False
         failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
-        return (None, failures) if failures else (candidate, ())
+        return (None, failures, True) if failures else (candidate, (), bool(test_files))
+
+    def _no_tests_problem(self) -> Problem:
+        where = self._tests_directory() / TESTS_DIRECTORY
+        message = (
+            "no rule tests (tests/*.yaml): the rules serving were loaded with rule tests, so new rules "
+            "must pass theirs; restore the tests"
+        )
+        return Problem(str(where), None, None, message)
 
     def watch(self, *, debounce_ms: int = 200) -> RulesWatcher:
         """Reload whenever the rules directory changes, from a background thread, until stopped.
 
+        The watcher follows the path it was given: a directory replaced by a rename, or a symlink
+        re-pointed to another directory, is watched and reloaded from. It survives every error
+        (logged, retried with growing pauses) and shows what it is doing in :meth:`status`.
         Needs the ``watch`` extra (``pip install 'profiler-rules[watch]'``, which brings watchfiles).
+
+        :raises ProfilerRulesError: for the packaged rules, or when a watcher started here still runs.
         """
         if self._directory is None:
             raise ProfilerRulesError("only a rules directory can be watched; the packaged rules do not change")
-        return RulesWatcher(self, self._directory, debounce_ms)
+        if self._watcher is not None and self._watcher.running:
+            raise ProfilerRulesError("the rules are watched already; stop that watcher before starting another")
+        self._watcher = RulesWatcher(self, self._directory, debounce_ms)
+        return self._watcher
 
     def aggregate(
         self,
@@ -438,7 +517,11 @@ class Dispatcher:
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
         context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
         stream = _ResultStream(results)
-        answer = self._run_aggregate(item, stream, ruleset, context, checked_query)
+        entered = _IN_DISPATCH.set(True)
+        try:
+            answer = self._run_aggregate(item, stream, ruleset, context, checked_query)
+        finally:
+            _IN_DISPATCH.reset(entered)
         common = {
             "engine": engine,
             "ruleset": ruleset.stamp,
@@ -556,6 +639,12 @@ class Dispatcher:
 
 
 _NO_CATALOGS = Catalogs({})
+_READ_ATTEMPTS = 3
+"""Times a reload reads the rules when their directory keeps being swapped under it."""
+_REENTRANT_RELOAD = (
+    "reload was called from inside a dispatch (by an engine's evaluate or aggregate), where it would wait "
+    "for itself; the rules serving are unchanged. Reload from outside any dispatch"
+)
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
@@ -567,6 +656,15 @@ def _problem_of(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
     return f"{type(error).__name__}: {error}"
+
+
+def _has_rule_tests(directory: Path) -> bool:
+    """Whether a rules directory holds rule tests; a ``tests`` directory that can not be read counts
+    as holding them (a reload then fails until it can be read)."""
+    try:
+        return bool(find_test_files(directory))
+    except RulesError:
+        return True
 
 
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:

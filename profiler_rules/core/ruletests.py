@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,8 +204,28 @@ _MISSING: Any = _Missing()
 
 
 def find_test_files(rules_directory: Path) -> list[Path]:
-    """The rule test files of a rules directory: ``tests/*.yaml``, in name order."""
-    return sorted((rules_directory / TESTS_DIRECTORY).glob("*.yaml"))
+    """The rule test files of a rules directory: ``tests/*.yaml``, in name order; none when there is
+    no ``tests`` directory.
+
+    :raises RulesError: naming the ``tests`` directory when it is there but can not be listed
+        (unreadable, not a directory, a link to nothing): an unreadable directory must never pass
+        for an empty one, which would let untested rules through.
+    """
+    directory = rules_directory / TESTS_DIRECTORY
+    try:
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in entries if fnmatchcase(entry.name, "*.yaml")]
+    except FileNotFoundError:
+        if not os.path.lexists(directory):
+            return []
+        problem = "the rule tests directory is a link to nothing"
+    except NotADirectoryError:
+        problem = "the rule tests directory is not a directory"
+    except OSError as error:
+        problem = f"cannot read the rule tests directory: {error.strerror or error}"
+    else:
+        return [directory / name for name in sorted(names)]
+    raise RulesError([Problem(str(directory), None, None, problem)])
 
 
 def load_cases(files: Iterable[Path], engines: Iterable[str]) -> list[Case]:

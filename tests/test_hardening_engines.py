@@ -227,6 +227,8 @@ def test_a_batch_with_an_output_that_can_not_be_written_writes_every_record(tmp_
     single = run_cli("dispatch", "--example", "--rules", str(rules), env=env)
     assert single.code == 0, single.stderr
     assert json.loads(single.stdout)["engines"]["odd_output"]["status"] == "error"
+    tested = run_cli("test", "--rules", str(rules), env=env)
+    assert tested.code == 0 and "Traceback" not in tested.stderr, tested.stderr
 
 
 # --- 1. engines receive read-only rules, catalogs and access policy -------------------------------

@@ -515,7 +515,7 @@ class Dispatcher:
             raise ProfilerRulesError(f"no loaded engine named {engine!r} answers over many results")
         checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
-        context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
+        context = Context(checked_viewer, _NO_CATALOGS.items, ruleset.rules, ruleset.access)
         stream = _ResultStream(results)
         entered = _IN_DISPATCH.set(True)
         try:

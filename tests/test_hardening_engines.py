@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -367,6 +369,30 @@ def test_reload_from_inside_evaluate_during_a_reloads_own_test_run_is_an_error(h
     assert in_thread(dispatcher.reload).ok  # the lock was let go
 
 
+UNPRIVILEGED = "HARDENING_TESTS_UNPRIVILEGED"
+
+
+def ran_unprivileged(request: pytest.FixtureRequest) -> bool:
+    """For a test that needs file modes to deny: under root, run it again in a subprocess that has
+    dropped the capabilities to read past them (``setpriv``), and say so; else ``False``, run it here."""
+    if os.geteuid() != 0 or os.environ.get(UNPRIVILEGED):
+        return False
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root reads a directory whatever its mode, and setpriv is not here to drop that")
+    run = subprocess.run(
+        [setpriv, "--bounding-set", "-dac_override,-dac_read_search", sys.executable, "-m", "pytest"]
+        + ["-q", "-p", "no:cacheprovider", f"{request.config.rootpath}/{request.node.nodeid}"],
+        cwd=request.config.invocation_params.dir,  # where this run started, so it imports the same code
+        env={**os.environ, UNPRIVILEGED: "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout + run.stderr
+    return True
+
+
 # --- 2. reload never serves untested rules -------------------------------------------------------
 
 
@@ -414,8 +440,11 @@ def test_a_reload_without_the_tests_the_serving_rules_had_fails(rules_dir: Path,
     assert run.code == 2 and "Traceback" not in run.stderr  # the command calls it an error too
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
-def test_an_unreadable_tests_directory_fails_the_reload_and_the_test_command(rules_dir: Path) -> None:
+def test_an_unreadable_tests_directory_fails_the_reload_and_the_test_command(
+    rules_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    if ran_unprivileged(request):
+        return
     dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
     break_a_tested_rule(rules_dir)
     tests = rules_dir / "tests"
@@ -578,23 +607,26 @@ def test_the_watcher_survives_its_directory_going_away_and_coming_back(tmp_path:
     assert dispatcher.status().watcher.state == "stopped"  # type: ignore[union-attr]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a directory whatever its mode")
-def test_the_watcher_survives_an_unreadable_directory(tmp_path: Path) -> None:
+def test_the_watcher_survives_a_directory_it_can_not_read(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if ran_unprivileged(request):
+        return
     rules = untested_copy(tmp_path / "rules")
+    fresh = untested_copy(tmp_path / "rules.new", "50")
     dispatcher = Dispatcher.from_rules(rules, entry_points=False)
     with dispatcher.watch(debounce_ms=50) as watcher:
-        rules.chmod(0)
+        fresh.chmod(0)
         try:
-            os.rename(rules, tmp_path / "moved")  # the watch must start again, on a directory it can not read
-            os.rename(tmp_path / "moved", rules)
+            os.rename(rules, tmp_path / "rules.old")
+            os.rename(fresh, rules)  # the watch starts again, on a directory it can not read
             wait_for(lambda: dispatcher.status().watcher.state == "retrying", "the watcher to retry")  # type: ignore[union-attr]
-            assert "PermissionError" in (dispatcher.status().watcher.last_error or "")  # type: ignore[union-attr]
+            assert "Permission" in (dispatcher.status().watcher.last_error or "")  # type: ignore[union-attr]
+            time.sleep(1)
+            assert watcher.running and dispatcher.status().watcher.state == "retrying"  # type: ignore[union-attr]
         finally:
             rules.chmod(0o755)
-        set_cutoff(rules, "50")
         wanted = digest_of(rules)
-        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the rules to serve again")
-        assert watcher.running
+        wait_for(lambda: dispatcher.ruleset.digest == wanted, "the rules to serve once readable")
+        assert dispatcher.status().watcher.state == "watching"  # type: ignore[union-attr]
 
 
 def test_stopping_the_watcher_ends_its_thread_and_a_second_watcher_waits_for_that(tmp_path: Path) -> None:

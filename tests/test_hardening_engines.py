@@ -70,6 +70,21 @@ def test_an_engine_raising_a_base_exception_is_an_error_in_its_own_report(
     assert all(report.engines[name].status != "error" for name in BUILTIN)
 
 
+def test_an_exception_whose_message_raises_is_still_its_engines_error(
+    hostile: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = hostile.ExitingEngine("evaluate", hostile.BadMessage)
+    dispatcher = Dispatcher.from_rules(
+        rules_with(tmp_path, "exiting"), plugins=[hostile.Registers(engine)], entry_points=False
+    )
+    report = dispatcher.dispatch(result())
+    assert report.engines["exiting"].error == (
+        "engine 'exiting' of plugin 'Registers' failed: BadMessage: (its message raised SystemExit)"
+    )
+    assert report.engines["missions"].status == "ok"
+    assert "engine 'exiting' of plugin 'Registers' failed on session s-1" in caplog.text
+
+
 @pytest.mark.parametrize("error", [KeyboardInterrupt, GeneratorExit])
 def test_keyboard_interrupt_and_generator_exit_still_propagate(hostile: Any, tmp_path: Path, error: type) -> None:
     engine = hostile.ExitingEngine("evaluate", error)

@@ -37,7 +37,9 @@ from .plugins import (
     PASSED_THROUGH,
     PluginInfo,
     PluginRegistry,
+    describe,
     discover_plugins,
+    log_failure,
 )
 from .readonly import read_only
 from .rules import LoadableEngine, RuleSet, load_ruleset
@@ -248,7 +250,7 @@ class Dispatcher:
         except PASSED_THROUGH:
             raise
         except BaseException:  # noqa: BLE001 - the engine's fault; the answer itself stands
-            logger.exception("%s failed to summarize its answer", self._who(engine))
+            log_failure(logger, "%s failed to summarize its answer", self._who(engine))
             return None
         return summary if isinstance(summary, str) else None
 
@@ -450,7 +452,7 @@ class Dispatcher:
         try:
             return Location.of(self._directory)
         except OSError as error:
-            return f"{type(error).__name__}: {error}"
+            return describe(error)
 
     def _load_and_test(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
         try:
@@ -464,8 +466,8 @@ class Dispatcher:
         except PASSED_THROUGH:
             raise
         except BaseException as error:  # noqa: BLE001 - whatever goes wrong, the rules serving keep serving
-            logger.exception("the rules at %s could not be loaded and tested", self._directory)
-            return None, (f"the rules could not be loaded and tested: {type(error).__name__}: {error}",), False
+            log_failure(logger, "the rules at %s could not be loaded and tested", self._directory)
+            return None, (f"the rules could not be loaded and tested: {describe(error)}",), False
         failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
         return (None, failures, True) if failures else (candidate, (), bool(test_files))
 
@@ -559,8 +561,8 @@ class Dispatcher:
         except PASSED_THROUGH:
             raise
         except BaseException as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
-            logger.exception("%s failed to aggregate", self._who(name))
-            return {"status": "error", "error": f"{self._who(name)} failed: {type(error).__name__}: {error}"}
+            log_failure(logger, "%s failed to aggregate", self._who(name))
+            return {"status": "error", "error": f"{self._who(name)} failed: {describe(error)}"}
 
     def analytics(
         self,
@@ -617,8 +619,8 @@ class Dispatcher:
             raise
         except BaseException as error:  # noqa: BLE001 - one failing engine, even by sys.exit(), must not end the rest
             who = self._who(engine.name)
-            logger.exception("%s failed on session %s", who, result.session_id)
-            return {"status": "error", "error": f"{who} failed: {type(error).__name__}: {error}"}
+            log_failure(logger, "%s failed on session %s", who, result.session_id)
+            return {"status": "error", "error": f"{who} failed: {describe(error)}"}
 
     def _held(self, engine: str, answer: _Answer) -> _Answer:
         """An engine's answer if a report can hold it, else an error naming the engine and the field."""
@@ -655,7 +657,7 @@ def _problem_of(error: BaseException) -> str:
     """What was wrong with an engine's answer: each invalid field, or what reading it raised."""
     if isinstance(error, ValidationError):
         return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
-    return f"{type(error).__name__}: {error}"
+    return describe(error)
 
 
 def _has_rule_tests(directory: Path) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -201,11 +202,30 @@ def _import(candidate: _Candidate, load: Any) -> None:
     except PASSED_THROUGH:
         raise
     except BaseException as error:  # noqa: BLE001 - any import failure, sys.exit() too, is this plugin's fault
-        candidate.errors.append(f"failed to import: {_described(error)}")
+        candidate.errors.append(f"failed to import: {describe(error)}")
 
 
-def _described(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+def describe(error: BaseException) -> str:
+    """What a plugin raised, as ``Type: message``; an exception whose message itself raises is named
+    by its type alone, so that reporting a plugin's failure can not fail in turn."""
+    try:
+        message = str(error)
+    except PASSED_THROUGH:
+        raise
+    except BaseException as failure:  # noqa: BLE001 - the plugin's exception is broken; its type still tells
+        message = f"(its message raised {type(failure).__name__})"
+    return f"{type(error).__name__}: {message}"
+
+
+def log_failure(logger: logging.Logger, message: str, *args: object) -> None:
+    """Log the plugin failure being handled, with its traceback; one that can not be written (an
+    exception whose message raises) is logged without it rather than raising from the log call."""
+    try:
+        logger.exception(message, *args)
+    except PASSED_THROUGH:
+        raise
+    except BaseException:  # noqa: BLE001 - logging must not fail the host; the failure itself is reported
+        logger.error(f"{message} (its traceback could not be written)", *args)
 
 
 def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:
@@ -215,7 +235,7 @@ def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:
         raise
     except BaseException as error:  # noqa: BLE001 - pluggy's ValueError or PluginValidationError, or the plugin's own
         pluggy_says = isinstance(error, ValueError | pluggy.PluginValidationError)
-        candidate.errors.append(f"failed to register: {error if pluggy_says else _described(error)}")
+        candidate.errors.append(f"failed to register: {error if pluggy_says else describe(error)}")
         return
     # check_pending() for this plugin alone, so a misspelled hook name is reported against it.
     unknown = [caller.name for caller in manager.get_hookcallers(candidate.plugin) or () if not caller.has_spec()]
@@ -238,7 +258,7 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
         except PASSED_THROUGH:
             raise
         except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
-            candidate.errors.append(f"failed to register its engines: {_described(error)}")
+            candidate.errors.append(f"failed to register its engines: {describe(error)}")
             continue
         for engine in offered:
             loadable, problem = _checked_engine(engine, owners)
@@ -266,7 +286,7 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
     except PASSED_THROUGH:
         raise
     except BaseException as error:  # noqa: BLE001 - the plugin's fault, reported by name
-        return None, f"an engine's name failed: {_described(error)}"
+        return None, f"an engine's name failed: {describe(error)}"
     if not isinstance(name, str) or not _ENGINE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
         return None, f"engine name {name!r} is not a lowercase identifier (or is reserved)"
     if name in owners:
@@ -279,7 +299,7 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
     except PASSED_THROUGH:
         raise
     except BaseException as error:  # noqa: BLE001 - a property or schema that fails is the plugin's fault
-        reason = str(error) if type(error) is ValueError else _described(error)
+        reason = describe(error).removeprefix("ValueError: ") if type(error) is ValueError else describe(error)
         return None, f"engine '{name}': {reason}"
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ProfilerRulesError
+from .plugins import describe
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher, ReloadResult
@@ -162,7 +163,7 @@ class RulesWatcher:
         self.last_result = self._dispatcher.reload()
 
     def _failed(self, error: BaseException) -> None:
-        message = f"{type(error).__name__}: {error}"
+        message = describe(error)
         logger.warning("watching the rules at %s failed, retrying: %s", self._directory, message)
         if self._status.state == "retrying":
             self._set_status(last_error=message, since=self._status.since)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from profiler_rules import Dispatcher, ProfilerRulesError
+from profiler_rules import Dispatcher, ProfilerRulesError, RulesError
 
 from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
 from .fixtures.hostile_engines import MUTATIONS
@@ -175,6 +175,28 @@ def test_a_batch_with_an_engine_raising_system_exit_writes_every_record(tmp_path
         "dispatch", str(source), "--rules", str(rules), "--workers", workers, "--strict", env={"PYTHONPATH": str(site)}
     )
     assert strict.code == 1 and len(strict.stdout.splitlines()) == 600
+
+
+@pytest.mark.parametrize("error", ["KeyError", "SystemExit"])
+def test_a_rules_model_whose_validator_raises_is_a_problem_of_its_rule_file(
+    hostile: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    rules = rules_with(tmp_path, "failing_rules")
+    monkeypatch.setenv("HOSTILE_RULES_ERROR", error)
+    with pytest.raises(RulesError) as raised:
+        Dispatcher.from_rules(rules, plugins=[hostile.Registers(hostile.FailingRulesEngine())], entry_points=False)
+    message = "failing_rules.yaml: error: the rules model FailingRules failed: " + (
+        "KeyError: 'weights'" if error == "KeyError" else "SystemExit: weights"
+    )
+    assert [problem.format() for problem in raised.value.problems] == [f"{rules}/{message}"]
+    site = tmp_path / "installed"
+    site.mkdir()
+    install_plugin(site, "hostile_engines", entry_point="hostile")
+    env = {"PYTHONPATH": str(site), "HOSTILE_ENGINES": "failing_rules", "HOSTILE_RULES_ERROR": error}
+    for command in ("check", "test", "dispatch"):
+        run = run_cli(command, *(["--example"] if command == "dispatch" else []), "--rules", str(rules), env=env)
+        assert "Traceback" not in run.stderr and run.code in (1, 2), (command, run.stderr)
+        assert message in run.stdout + run.stderr, command
 
 
 @pytest.mark.parametrize(

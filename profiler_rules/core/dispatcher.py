@@ -21,6 +21,7 @@ from pydantic_core import PydanticSerializationError
 
 from .engine import Context, Outcome
 from .errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
+from .faults import PASSED_THROUGH, describe, log_failure
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -34,12 +35,9 @@ from .models import (
 from .plugins import (
     DISABLED_PLUGINS_VARIABLE,
     LOAD_PLUGINS_VARIABLE,
-    PASSED_THROUGH,
     PluginInfo,
     PluginRegistry,
-    describe,
     discover_plugins,
-    log_failure,
 )
 from .readonly import read_only
 from .rules import LoadableEngine, RuleSet, load_ruleset

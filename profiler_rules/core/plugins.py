@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -27,6 +26,7 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .engine import Engine
+from .faults import PASSED_THROUGH, describe
 from .rules import LoadableEngine
 
 ENTRY_POINT_GROUP = "profiler_rules"
@@ -47,14 +47,6 @@ _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _RESERVED_NAMES = frozenset({"ruleset", "tests"})
 
 PluginSource = Literal["builtin", "entry point", "given"]
-
-PASSED_THROUGH: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit)
-"""What plugin code may raise that is not its fault: the user's Ctrl-C, and a generator being closed.
-
-Anything else a plugin raises, ``SystemExit`` and other ``BaseException`` subclasses included, is that
-plugin's (or engine's) error, reported by name: a ``sys.exit()`` inside a plugin must not end the host
-or a batch half-written. Catch it as ``except PASSED_THROUGH: raise`` then ``except BaseException``.
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,29 +195,6 @@ def _import(candidate: _Candidate, load: Any) -> None:
         raise
     except BaseException as error:  # noqa: BLE001 - any import failure, sys.exit() too, is this plugin's fault
         candidate.errors.append(f"failed to import: {describe(error)}")
-
-
-def describe(error: BaseException) -> str:
-    """What a plugin raised, as ``Type: message``; an exception whose message itself raises is named
-    by its type alone, so that reporting a plugin's failure can not fail in turn."""
-    try:
-        message = str(error)
-    except PASSED_THROUGH:
-        raise
-    except BaseException as failure:  # noqa: BLE001 - the plugin's exception is broken; its type still tells
-        message = f"(its message raised {type(failure).__name__})"
-    return f"{type(error).__name__}: {message}"
-
-
-def log_failure(logger: logging.Logger, message: str, *args: object) -> None:
-    """Log the plugin failure being handled, with its traceback; one that can not be written (an
-    exception whose message raises) is logged without it rather than raising from the log call."""
-    try:
-        logger.exception(message, *args)
-    except PASSED_THROUGH:
-        raise
-    except BaseException:  # noqa: BLE001 - logging must not fail the host; the failure itself is reported
-        logger.error(f"{message} (its traceback could not be written)", *args)
 
 
 def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
 from .engine import Engine, Rules, RuleViolation
 from .errors import Problem, RulesError
+from .faults import PASSED_THROUGH, describe
 from .models import RulesetStamp
 from .readonly import read_only_ruleset
 from .yamlfile import MAX_PROBLEMS, JsonPath, YamlDocument, format_path, read_yaml_file
@@ -279,6 +280,11 @@ def _load_file(
         settings = model.model_validate(document.data)
     except ValidationError as error:
         problems.extend(_model_problems(error, document, display))
+        return None, raw
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a plugin's validator that raises, even SystemExit
+        problems.append(Problem(display, None, None, f"the rules model {model.__name__} failed: {describe(error)}"))
         return None, raw
     return Rules(settings, display, _lines(document)), raw
 

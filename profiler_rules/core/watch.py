@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ProfilerRulesError
-from .plugins import describe
+from .faults import describe
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher, ReloadResult

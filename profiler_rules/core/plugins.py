@@ -274,7 +274,7 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
 
 def _attribute_problem(engine: Engine) -> str | None:
     """What is wrong with the attributes the core reads of an engine (besides its name), or ``None``."""
-    if not _is_model(engine.rules_model):
+    if not _is_model(getattr(engine, "rules_model", None)):
         return "has no rules_model (a pydantic model class)"
     for attribute in ("schema_file", "default_rules_file"):
         value = getattr(engine, attribute, None)

@@ -167,6 +167,8 @@ class _Freezer:
         if kind is _SET:
             return self._remember(value, ReadOnlySet(self(item) for item in value))
         if kind is _SEQUENCE:
+            if all(_KINDS.get(type(item)) is _KEEP for item in value):
+                return value  # the common case, a catalog's items: read-only already, checked without a call each
             return self._remember(value, _same_kind(value, [self(item) for item in value]))
         if kind is _RULES:
             # Its own cache of cited rules stays writable: that is the engine's speed, not the rules.

@@ -59,9 +59,9 @@ def dispatch_line(dispatcher: Dispatcher, number: int, line: Line, catalogs: Cat
     result = read_line(number, line, dispatcher.ruleset.access.protected)
     if isinstance(result, InvalidLine):
         return result.record(), "invalid"
-    report = dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs)
+    report, text = dispatcher.to_json(dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs))
     failed = any(answer.status == "error" for answer in report.engines.values())
-    return report.model_dump_json(), "engine error" if failed else "report"
+    return text, "engine error" if failed else "report"
 
 
 def dispatch_lines(

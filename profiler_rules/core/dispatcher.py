@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -16,9 +17,11 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError, RulesError
+from .errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
+from .faults import PASSED_THROUGH, describe, log_failure
 from .jsonl import InvalidLine
 from .models import (
     AggregateReport,
@@ -31,12 +34,32 @@ from .models import (
     field_name,
     validate_input,
 )
-from .plugins import DISABLED_PLUGINS_VARIABLE, LOAD_PLUGINS_VARIABLE, PluginInfo, PluginRegistry, discover_plugins
+from .plugins import (
+    DISABLED_PLUGINS_VARIABLE,
+    LOAD_PLUGINS_VARIABLE,
+    PluginInfo,
+    PluginRegistry,
+    discover_plugins,
+)
+from .readonly import read_only
 from .rules import LoadableEngine, RuleSet, load_ruleset
-from .ruletests import SuiteResult, Uncovered, find_test_files, load_cases, run_cases, uncovered, unloaded_engines
-from .watch import RulesWatcher
+from .ruletests import (
+    TESTS_DIRECTORY,
+    SuiteResult,
+    Uncovered,
+    find_test_files,
+    load_cases,
+    run_cases,
+    uncovered,
+    unloaded_engines,
+)
+from .watch import Location, RulesWatcher, WatcherStatus
 
 logger = logging.getLogger("profiler_rules")
+
+_IN_DISPATCH: ContextVar[bool] = ContextVar("profiler_rules_in_dispatch", default=False)
+"""Set while engines run, so that :meth:`Dispatcher.reload` called by one refuses rather than waits
+for itself. A context variable: one set and one reset per dispatch, the only cost on its path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +68,17 @@ class Catalogs:
 
     ``ignored`` names the catalogs given that no loaded engine reads (their engine's plugin is disabled,
     say), and ``warnings`` says so in words, one line each; those catalogs are left out of ``items``.
+
+    Read-only, items and all, from the moment they are made: every dispatch they are passed to shares
+    them, so no engine may change what the next one reads.
     """
 
     items: Mapping[str, tuple[Any, ...]]
     ignored: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", read_only(self.items))
 
 
 class DispatcherStatus(BaseModel):
@@ -63,6 +92,8 @@ class DispatcherStatus(BaseModel):
     loaded_at: datetime
     last_attempt_at: datetime
     last_error: tuple[str, ...] = ()
+    watcher: WatcherStatus | None = None
+    """What the watcher started by :meth:`Dispatcher.watch` is doing; ``None`` when none was started."""
 
     @classmethod
     def serving(cls, ruleset: RuleSet, since: datetime) -> DispatcherStatus:
@@ -126,6 +157,9 @@ class Dispatcher:
         self._unloaded_plugins = tuple(sorted(info.name for info in registry.plugins if info.status != "loaded"))
         self._reloading = threading.Lock()
         self._status = DispatcherStatus.serving(ruleset, datetime.now(UTC))
+        self._watcher: RulesWatcher | None = None
+        # Rules loaded with rule tests must be replaced by rules that pass theirs: see reload().
+        self._tests_expected = _has_rule_tests(self._tests_directory())
 
     @classmethod
     def from_rules(
@@ -218,9 +252,22 @@ class Dispatcher:
         return tuple(item.engine.name for item in self._engines)
 
     def summarize(self, engine: str, output: Any) -> str | None:
-        """An engine's decision in a few words (see :meth:`Engine.summarize`), or ``None``."""
+        """An engine's decision in a few words (see :meth:`Engine.summarize`), or ``None``.
+
+        ``None`` too when the engine's ``summarize`` fails or answers something that is not text: a
+        summary is a courtesy, and its failure is logged, never raised.
+        """
         item = next((item for item in self._engines if item.engine.name == engine), None)
-        return None if item is None or output is None else item.engine.summarize(output)
+        if item is None or output is None:
+            return None
+        try:
+            summary = item.engine.summarize(output)
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - the engine's fault; the answer itself stands
+            log_failure(logger, "%s failed to summarize its answer", self._who(engine))
+            return None
+        return summary if isinstance(summary, str) else None
 
     @property
     def plugins(self) -> tuple[PluginInfo, ...]:
@@ -309,22 +356,60 @@ class Dispatcher:
             ruleset.rules,
             ruleset.access,
         )
-        engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
+        entered = _IN_DISPATCH.set(True)
+        try:
+            engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
+        finally:
+            _IN_DISPATCH.reset(entered)
         report = {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp}
         try:
             # One validation builds the report with its engine reports: one model call per engine
             # would cost half as much again as the whole of it.
             return _build_report({**report, "engines": engines})
-        except ValidationError:
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - a ValidationError, or an engine's explain that raises as it is read
             # An engine answered with something a report can not hold (an explanation that is not an
             # Explanation, say): that answer becomes the engine's error, and the others stand.
             return _build_report(
                 {**report, "engines": {name: self._held(name, answer) for name, answer in engines.items()}}
             )
 
+    def to_json(self, report: DispatchReport, *, indent: int | None = None) -> tuple[DispatchReport, str]:
+        """A report as JSON text, and the report that text is of.
+
+        An engine whose answer can not be written as JSON (an output that holds itself, or a value JSON
+        has no form for) becomes that engine's error, and the other engines' answers stand; the report
+        returned then says so too. A report that writes cleanly costs what ``model_dump_json`` costs.
+        """
+        try:
+            return report, report.model_dump_json(indent=indent)
+        except PASSED_THROUGH:
+            raise
+        except BaseException:  # noqa: BLE001 - some engine's output; found below and made its error
+            engines = {name: self._writable(name, answer) for name, answer in report.engines.items()}
+            report = report.model_copy(update={"engines": engines})
+            return report, report.model_dump_json(indent=indent)
+
+    def _writable(self, engine: str, answer: EngineReport) -> EngineReport:
+        try:
+            answer.model_dump_json()
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - the engine's answer, made its error
+            problem = str(error) if isinstance(error, PydanticSerializationError) else _problem_of(error)
+            logger.error("%s answered with what can not be written as JSON: %s", self._who(engine), problem)
+            return EngineReport(
+                status="error", error=f"{self._who(engine)} answered with what can not be written as JSON: {problem}"
+            )
+        return answer
+
     def status(self) -> DispatcherStatus:
-        """The rule set serving now (digest, version, when it was loaded) and the last reload's error."""
-        return self._status
+        """The rule set serving now (digest, version, when it was loaded), the last reload's error, and
+        what the watcher is doing, if one was started."""
+        if self._watcher is None:
+            return self._status
+        return self._status.model_copy(update={"watcher": self._watcher.status()})
 
     def test_rules(self, *, select: str | None = None, ruleset: RuleSet | None = None) -> SuiteResult:
         """Run the rule tests beside the rules (``tests/*.yaml`` of the rules directory).
@@ -353,36 +438,98 @@ class Dispatcher:
 
         On any failure the rule set serving keeps serving; the problems are returned and kept in
         :meth:`status`. Reloads are serialised; dispatches never wait for one.
+
+        Rules serving that were loaded from a directory with rule tests (``tests/*.yaml``; the
+        packaged rules have them) are only ever replaced by rules that pass theirs: a ``tests``
+        directory that is gone or empty fails the reload, as ``profiler-rules test`` fails. Rules
+        that never had tests reload without them, until a reload brings some. A ``tests`` directory
+        or test file that can not be read always fails it.
+
+        The rules are read from the path the dispatcher was given, wherever it leads when the reload
+        starts: after a symlink swap (``rules -> v2``) or a rename (``mv rules.new rules``), the new
+        directory. Should the path lead elsewhere by the time the files are read, they are read
+        again, so a reload never mixes the files of two directories.
+
+        Called from inside a dispatch (by an engine's ``evaluate`` or ``aggregate``, also while a
+        reload runs the rule tests), it returns a failed result at once and changes nothing: it would
+        otherwise wait for itself.
         """
+        if _IN_DISPATCH.get():
+            logger.warning("%s", _REENTRANT_RELOAD)
+            return ReloadResult(ok=False, digest=self._ruleset.digest, problems=(_REENTRANT_RELOAD,))
         with self._reloading:
             attempt = datetime.now(UTC)
-            candidate, problems = self._vet_candidate()
+            candidate, problems, tested = self._vet_candidate()
             if candidate is None:
                 self._status = self._status.model_copy(update={"last_attempt_at": attempt, "last_error": problems})
                 logger.warning("rules reload failed; %s keeps serving: %s", self._ruleset.digest, "; ".join(problems))
                 return ReloadResult(ok=False, digest=self._ruleset.digest, problems=problems)
             self._ruleset = candidate  # the one reference every dispatch reads: swapped whole
+            self._tests_expected = tested
             self._status = DispatcherStatus.serving(candidate, attempt)
             return ReloadResult(ok=True, digest=candidate.digest)
 
-    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...]]:
-        """Load the rules afresh and run their tests: the new rule set, or nothing and why."""
+    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
+        """The rules loaded afresh and tested from one directory: the new rule set (or nothing), why
+        not, and whether it came with rule tests."""
+        for _ in range(_READ_ATTEMPTS):
+            before = self._location()
+            vetted = self._load_and_test()
+            if self._location() == before:
+                return vetted
+        problem = f"{self._directory}: the rules directory kept changing while it was read; nothing was swapped in"
+        return None, (problem,), False
+
+    def _location(self) -> Location | str | None:
+        """Where the rules path leads now (``None`` for the packaged rules, the error if nowhere)."""
+        if self._directory is None:
+            return None
+        try:
+            return Location.of(self._directory)
+        except OSError as error:
+            return describe(error)
+
+    def _load_and_test(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
         try:
             candidate = load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
-            suite = self.test_rules(ruleset=candidate)
+            test_files = find_test_files(self._tests_directory())
+            if not test_files and self._tests_expected:
+                return None, (self._no_tests_problem().format(),), False
+            suite = run_cases(self, load_cases(test_files, self.engines), candidate)
         except RulesError as error:
-            return None, tuple(problem.format() for problem in error.problems)
+            return None, tuple(problem.format() for problem in error.problems), False
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - whatever goes wrong, the rules serving keep serving
+            log_failure(logger, "the rules at %s could not be loaded and tested", self._directory)
+            return None, (f"the rules could not be loaded and tested: {describe(error)}",), False
         failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
-        return (None, failures) if failures else (candidate, ())
+        return (None, failures, True) if failures else (candidate, (), bool(test_files))
+
+    def _no_tests_problem(self) -> Problem:
+        where = self._tests_directory() / TESTS_DIRECTORY
+        message = (
+            "no rule tests (tests/*.yaml): the rules serving were loaded with rule tests, so new rules "
+            "must pass theirs; restore the tests"
+        )
+        return Problem(str(where), None, None, message)
 
     def watch(self, *, debounce_ms: int = 200) -> RulesWatcher:
         """Reload whenever the rules directory changes, from a background thread, until stopped.
 
+        The watcher follows the path it was given: a directory replaced by a rename, or a symlink
+        re-pointed to another directory, is watched and reloaded from. It survives every error
+        (logged, retried with growing pauses) and shows what it is doing in :meth:`status`.
         Needs the ``watch`` extra (``pip install 'profiler-rules[watch]'``, which brings watchfiles).
+
+        :raises ProfilerRulesError: for the packaged rules, or when a watcher started here still runs.
         """
         if self._directory is None:
             raise ProfilerRulesError("only a rules directory can be watched; the packaged rules do not change")
-        return RulesWatcher(self, self._directory, debounce_ms)
+        if self._watcher is not None and self._watcher.running:
+            raise ProfilerRulesError("the rules are watched already; stop that watcher before starting another")
+        self._watcher = RulesWatcher(self, self._directory, debounce_ms)
+        return self._watcher
 
     def aggregate(
         self,
@@ -413,35 +560,52 @@ class Dispatcher:
         _check_many(results)
         checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
         checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
-        context = Context(checked_viewer, {}, ruleset.rules, ruleset.access)
+        context = Context(checked_viewer, _NO_CATALOGS.items, ruleset.rules, ruleset.access)
         stream = _ResultStream(results, ruleset.access.protected)
+        entered = _IN_DISPATCH.set(True)
         try:
-            outcome = item.engine.aggregate(stream, ruleset.rules[engine], context, checked_query)
-        except Exception as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
-            logger.exception("engine '%s' failed to aggregate", engine)
-            outcome = None
-            failure = f"engine '{engine}' failed: {type(error).__name__}: {error}"
-        else:
-            failure = (
-                None
-                if isinstance(outcome, Outcome)
-                else f"engine '{engine}' returned {type(outcome).__name__}, not an Outcome"
-            )
+            answer = self._run_aggregate(item, stream, ruleset, context, checked_query)
+        finally:
+            _IN_DISPATCH.reset(entered)
         common = {
             "engine": engine,
             "ruleset": ruleset.stamp,
             "results_read": stream.read,
             "results_invalid": stream.invalid,
         }
-        if failure is not None or not isinstance(outcome, Outcome):
+        try:
+            return AggregateReport(
+                **{**answer, "warnings": (*answer.get("warnings", ()), *stream.problems())}, **common
+            )
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - an answer a report can not hold is the engine's error
+            failure = f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}"
             return AggregateReport(status="error", error=failure, warnings=stream.problems(), **common)
-        return AggregateReport(
-            status=outcome.status,
-            output=outcome.output,
-            explain=tuple(outcome.explain),
-            warnings=(*outcome.warnings, *stream.problems()),
-            **common,
-        )
+
+    def _run_aggregate(
+        self, item: LoadableEngine, stream: _ResultStream, ruleset: RuleSet, context: Context, query: Any
+    ) -> _Answer:
+        """An engine's answer over many results, as the fields of an :class:`AggregateReport`."""
+        name = item.engine.name
+        try:
+            outcome = item.engine.aggregate(stream, ruleset.rules[name], context, query)
+            if not isinstance(outcome, Outcome):
+                return {
+                    "status": "error",
+                    "error": f"{self._who(name)} returned {type(outcome).__name__}, not an Outcome",
+                }
+            return {
+                "status": outcome.status,
+                "output": outcome.output,
+                "explain": tuple(outcome.explain),
+                "warnings": tuple(outcome.warnings),
+            }
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
+            log_failure(logger, "%s failed to aggregate", self._who(name))
+            return {"status": "error", "error": f"{self._who(name)} failed: {describe(error)}"}
 
     def analytics(
         self,
@@ -476,39 +640,41 @@ class Dispatcher:
 
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> _Answer:
         engine = item.engine
-        if engine.requires_complete and not result.is_complete:
-            reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
-            return {"status": "skipped", "explain": (reason,)}
         try:
+            if engine.requires_complete and not result.is_complete:
+                reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
+                return {"status": "skipped", "explain": (reason,)}
             outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
-        except Exception as error:  # noqa: BLE001 - one failing engine must not silence the others
+            if not isinstance(outcome, Outcome):
+                message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
+                return {"status": "error", "error": message}
+            output = outcome.output
+            if output is not None and not isinstance(output, BaseModel):
+                message = f"{self._who(engine.name)} returned an output of type {type(output).__name__}, not a model"
+                return {"status": "error", "error": message}
+            return {
+                "status": outcome.status,
+                "output": output,
+                "explain": outcome.explain,
+                "warnings": outcome.warnings,
+            }
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - one failing engine, even by sys.exit(), must not end the rest
             who = self._who(engine.name)
-            logger.exception("%s failed on session %s", who, result.session_id)
-            return {"status": "error", "error": f"{who} failed: {type(error).__name__}: {error}"}
-        if not isinstance(outcome, Outcome):
-            message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
-            return {"status": "error", "error": message}
-        if outcome.output is not None and not isinstance(outcome.output, BaseModel):
-            message = (
-                f"{self._who(engine.name)} returned an output of type {type(outcome.output).__name__}, not a model"
-            )
-            return {"status": "error", "error": message}
-        return {
-            "status": outcome.status,
-            "output": outcome.output,
-            "explain": outcome.explain,
-            "warnings": outcome.warnings,
-        }
+            log_failure(logger, "%s failed on session %s", who, result.session_id)
+            return {"status": "error", "error": f"{who} failed: {describe(error)}"}
 
     def _held(self, engine: str, answer: _Answer) -> _Answer:
         """An engine's answer if a report can hold it, else an error naming the engine and the field."""
         try:
             _check_answer(answer)
-        except ValidationError as error:
-            problem = "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - whatever the answer raised as it was read is the engine's
             return {
                 "status": "error",
-                "error": f"{self._who(engine)} returned an answer a report can not hold: {problem}",
+                "error": f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}",
             }
         return answer
 
@@ -534,10 +700,32 @@ def _bounded(name: str) -> str:
     return name if len(name) <= _SHOWN_NAME else name[: _SHOWN_NAME - 1] + "…"
 
 
+_READ_ATTEMPTS = 3
+"""Times a reload reads the rules when their directory keeps being swapped under it."""
+_REENTRANT_RELOAD = (
+    "reload was called from inside a dispatch (by an engine's evaluate or aggregate), where it would wait "
+    "for itself; the rules serving are unchanged. Reload from outside any dispatch"
+)
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
 _check_answer = EngineReport.__pydantic_validator__.validate_python
+
+
+def _problem_of(error: BaseException) -> str:
+    """What was wrong with an engine's answer: each invalid field, or what reading it raised."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+    return describe(error)
+
+
+def _has_rule_tests(directory: Path) -> bool:
+    """Whether a rules directory holds rule tests; a ``tests`` directory that can not be read counts
+    as holding them (a reload then fails until it can be read)."""
+    try:
+        return bool(find_test_files(directory))
+    except RulesError:
+        return True
 
 
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:

@@ -39,6 +39,10 @@ class Rules(Generic[SettingsT]):
 
     ``explain`` turns a decision into an :class:`Explanation` citing the rule's file and line, which
     is how every engine fills a report's ``explain``.
+
+    The rules an engine is handed are read-only, deeply (see :mod:`profiler_rules.core.readonly`):
+    every dispatch under a rule set shares them, so changing ``settings`` or ``lines`` raises
+    ``TypeError("rules are read-only: ...")``, which becomes that engine's error.
     """
 
     settings: SettingsT
@@ -76,7 +80,8 @@ class Rules(Generic[SettingsT]):
 @dataclass(frozen=True, slots=True)
 class Context:
     """What a dispatch brings besides the result: the viewer (or ``None``), the catalogs, and the
-    rule set the dispatch runs under."""
+    rule set the dispatch runs under. Like the rules, the catalogs, their items and the access policy
+    are read-only: prepared catalogs are shared by every dispatch they are passed to."""
 
     viewer: Viewer | None
     catalogs: Mapping[str, tuple[Any, ...]]
@@ -122,6 +127,11 @@ class Engine:
 
     A subclass sets the class attributes below and implements :meth:`evaluate`. Engines hold no state
     between results: everything they decide comes from the result, the rules and the context.
+
+    The core reads each class attribute once, when the engine is registered, and refuses the engine
+    (reported against its plugin) when one raises or has the wrong type. Whatever ``evaluate``,
+    ``aggregate`` or ``summarize`` raise, ``SystemExit`` included, is this engine's error alone; only
+    ``KeyboardInterrupt`` and ``GeneratorExit`` pass through.
     """
 
     name: ClassVar[str]

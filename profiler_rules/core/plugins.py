@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Literal
 
 import pluggy
@@ -24,6 +26,7 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .engine import Engine
+from .faults import PASSED_THROUGH, describe
 from .rules import LoadableEngine
 
 ENTRY_POINT_GROUP = "profiler_rules"
@@ -133,7 +136,13 @@ def _names(value: str | None) -> frozenset[str]:
 
 
 def _object_name(plugin: object) -> str:
-    return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+    try:
+        name = getattr(plugin, "__name__", None)
+    except PASSED_THROUGH:
+        raise
+    except BaseException:  # noqa: BLE001 - a plugin whose __name__ raises is named by its type
+        name = None
+    return name if isinstance(name, str) and name else type(plugin).__name__
 
 
 def _builtin(disabled: frozenset[str]) -> Iterable[_Candidate]:
@@ -182,15 +191,20 @@ def _from_entry_points(disabled: frozenset[str], allowed: frozenset[str] | None)
 def _import(candidate: _Candidate, load: Any) -> None:
     try:
         candidate.plugin = load()
-    except Exception as error:  # noqa: BLE001 - any import failure is this plugin's fault, reported by name
-        candidate.errors.append(f"failed to import: {type(error).__name__}: {error}")
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - any import failure, sys.exit() too, is this plugin's fault
+        candidate.errors.append(f"failed to import: {describe(error)}")
 
 
 def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:
     try:
         manager.register(candidate.plugin, name=candidate.info.name)
-    except Exception as error:  # noqa: BLE001 - pluggy's ValueError or PluginValidationError, by plugin
-        candidate.errors.append(f"failed to register: {error}")
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - pluggy's ValueError or PluginValidationError, or the plugin's own
+        pluggy_says = isinstance(error, ValueError | pluggy.PluginValidationError)
+        candidate.errors.append(f"failed to register: {error if pluggy_says else describe(error)}")
         return
     # check_pending() for this plugin alone, so a misspelled hook name is reported against it.
     unknown = [caller.name for caller in manager.get_hookcallers(candidate.plugin) or () if not caller.has_spec()]
@@ -210,24 +224,93 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
         offered: list[Any] = []
         try:
             impl.function(register=offered.append)
-        except Exception as error:  # noqa: BLE001 - a plugin's fault, reported by name
-            candidate.errors.append(f"failed to register its engines: {type(error).__name__}: {error}")
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
+            candidate.errors.append(f"failed to register its engines: {describe(error)}")
             continue
         for engine in offered:
-            problem = _engine_problem(engine, owners)
-            if problem is None:
-                try:
-                    engines[engine.name] = LoadableEngine.prepare(engine)
-                except Exception as error:  # noqa: BLE001 - a schema that fails to load is the plugin's fault
-                    reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
-                    problem = f"engine '{engine.name}': {reason}"
-            if problem:
+            loadable, problem = _checked_engine(engine, owners)
+            if loadable is None:
                 candidate.errors.append(problem)
             else:
-                owners[engine.name] = candidate.info.name
-                candidate.engines.append(engine.name)
+                engines[loadable.engine.name] = loadable
+                owners[loadable.engine.name] = candidate.info.name
+                candidate.engines.append(loadable.engine.name)
     _drop_unmet_needs(engines, owners, {candidate.info.name: candidate for candidate in candidates})
     return tuple(engines.values())
+
+
+def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEngine | None, str]:
+    """The engine with its schema loaded, or why it is refused.
+
+    Every attribute the core reads is read and checked here, once, so a property that raises (even
+    ``SystemExit``) or a value of the wrong type refuses the engine at registration rather than failing
+    later, in a dispatch or a reload.
+    """
+    if not isinstance(engine, Engine):
+        return None, f"registered {type(engine).__name__!r}, which is not a profiler_rules.Engine"
+    try:
+        name = engine.name
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the plugin's fault, reported by name
+        return None, f"an engine's name failed: {describe(error)}"
+    if not isinstance(name, str) or not _ENGINE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+        return None, f"engine name {name!r} is not a lowercase identifier (or is reserved)"
+    if name in owners:
+        return None, f"engine '{name}' is already registered by plugin '{owners[name]}'"
+    try:
+        problem = _attribute_problem(engine)
+        if problem is not None:
+            return None, f"engine '{name}' {problem}"
+        return LoadableEngine.prepare(engine), ""
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a property or schema that fails is the plugin's fault
+        reason = describe(error).removeprefix("ValueError: ") if type(error) is ValueError else describe(error)
+        return None, f"engine '{name}': {reason}"
+
+
+def _attribute_problem(engine: Engine) -> str | None:
+    """What is wrong with the attributes the core reads of an engine (besides its name), or ``None``."""
+    if not _is_model(getattr(engine, "rules_model", None)):
+        return "has no rules_model (a pydantic model class)"
+    for attribute in ("schema_file", "default_rules_file"):
+        value = getattr(engine, attribute, None)
+        if value is None:
+            return f"has no {attribute}"
+        if not isinstance(value, Traversable | Path):
+            return f"has a {attribute} of type {type(value).__name__}, not a Path or importlib.resources file"
+    catalogs = engine.catalogs
+    if not isinstance(catalogs, Mapping) or not all(
+        isinstance(catalog, str) and _is_model(model) for catalog, model in catalogs.items()
+    ):
+        return "has catalogs that are not a mapping of catalog name to a pydantic model class"
+    if not isinstance(engine.requires_complete, bool):
+        return f"has a requires_complete of type {type(engine.requires_complete).__name__}, not bool"
+    for attribute in ("access_views", "uses_rules_of"):
+        names = getattr(engine, attribute)
+        if (
+            isinstance(names, str)
+            or not isinstance(names, tuple | list | frozenset)
+            or not all(isinstance(item, str) for item in names)
+        ):
+            return f"has {attribute} that are not a tuple of names"
+    query = engine.aggregate_query
+    if query is not None and not _is_model(query):
+        return "has an aggregate_query that is not a pydantic model class"
+    for method in ("evaluate", "aggregate", "summarize"):
+        if not callable(getattr(engine, method)):
+            return f"has a {method} that is not a method"
+    return None
+
+
+def _is_model(value: Any) -> bool:
+    """A pydantic model class that is ready to validate (not waiting for an undefined annotation)."""
+    if not (isinstance(value, type) and issubclass(value, BaseModel)):
+        return False
+    return value.__pydantic_complete__ or bool(value.model_rebuild(raise_errors=False))
 
 
 def _drop_unmet_needs(
@@ -245,27 +328,6 @@ def _drop_unmet_needs(
                 candidate.engines.remove(name)
                 candidate.errors.append(f"engine '{name}' reads the rules of {', '.join(missing)}, which is not loaded")
                 changed = True
-
-
-def _engine_problem(engine: Any, owners: Mapping[str, str]) -> str | None:
-    if not isinstance(engine, Engine):
-        return f"registered {type(engine).__name__!r}, which is not a profiler_rules.Engine"
-    name = getattr(engine, "name", None)
-    if not isinstance(name, str) or not _ENGINE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
-        return f"engine name {name!r} is not a lowercase identifier (or is reserved)"
-    if name in owners:
-        return f"engine '{name}' is already registered by plugin '{owners[name]}'"
-    model = getattr(engine, "rules_model", None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return f"engine '{name}' has no rules_model (a pydantic model class)"
-    for attribute in ("schema_file", "default_rules_file"):
-        try:
-            missing = getattr(engine, attribute, None) is None
-        except Exception as error:  # noqa: BLE001 - a property that raises is the plugin's fault
-            return f"engine '{name}': {type(error).__name__}: {error}"
-        if missing:
-            return f"engine '{name}' has no {attribute}"
-    return None
 
 
 def _finish(candidate: _Candidate, manager: pluggy.PluginManager) -> PluginInfo:

@@ -26,7 +26,9 @@ from pydantic import BaseModel, ValidationError
 from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
 from .engine import Engine, Rules, RuleViolation
 from .errors import Problem, RulesDirectoryError, RulesError
+from .faults import PASSED_THROUGH, describe
 from .models import RulesetStamp
+from .readonly import read_only_ruleset
 from .yamlfile import (
     MAX_PROBLEMS,
     JsonPath,
@@ -255,7 +257,7 @@ def load_ruleset(
     if problems:
         raise RulesError(sorted(problems, key=_problem_order))
     manifest = loaded[MANIFEST_NAME].settings if MANIFEST_NAME in loaded else _Manifest()
-    return RuleSet(
+    ruleset = RuleSet(
         rules={item.engine.name: loaded[item.engine.name] for item in engines},
         access=AccessPolicy(loaded[ACCESS_NAME]),
         digest=f"sha256:{digest.hexdigest()}",
@@ -264,6 +266,7 @@ def load_ruleset(
         warnings=(*notices, *_unused_views(loaded[ACCESS_NAME], engines)),
         defaults=tuple(sorted(defaults)),
     )
+    return read_only_ruleset(ruleset)  # once, here: every dispatch under it shares it, engines can not change it
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:
@@ -401,6 +404,13 @@ def _load_file(source: _Source, problems: list[Problem]) -> tuple[Rules[Any] | N
         settings = kind.model.model_validate(document.data)
     except ValidationError as error:
         problems.extend(_first_problems(_model_problems(error, document, display), display))
+        return None, raw
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a plugin's validator that raises, even SystemExit
+        problems.append(
+            Problem(display, None, None, f"the rules model {kind.model.__name__} failed: {describe(error)}")
+        )
         return None, raw
     return Rules(settings, display, _lines(document)), raw
 

@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -229,8 +230,28 @@ _MISSING: Any = _Missing()
 
 
 def find_test_files(rules_directory: Path) -> list[Path]:
-    """The rule test files of a rules directory: ``tests/*.yaml``, in name order."""
-    return sorted((rules_directory / TESTS_DIRECTORY).glob("*.yaml"))
+    """The rule test files of a rules directory: ``tests/*.yaml``, in name order; none when there is
+    no ``tests`` directory.
+
+    :raises RulesError: naming the ``tests`` directory when it is there but can not be listed
+        (unreadable, not a directory, a link to nothing): an unreadable directory must never pass
+        for an empty one, which would let untested rules through.
+    """
+    directory = rules_directory / TESTS_DIRECTORY
+    try:
+        with os.scandir(directory) as entries:
+            names = [entry.name for entry in entries if fnmatchcase(entry.name, "*.yaml")]
+    except FileNotFoundError:
+        if not os.path.lexists(directory):
+            return []
+        problem = "the rule tests directory is a link to nothing"
+    except NotADirectoryError:
+        problem = "the rule tests directory is not a directory"
+    except OSError as error:
+        problem = f"cannot read the rule tests directory: {error.strerror or error}"
+    else:
+        return [directory / name for name in sorted(names)]
+    raise RulesError([Problem(str(directory), None, None, problem)])
 
 
 def unloaded_engines(dispatcher: Dispatcher) -> dict[str, str]:
@@ -418,8 +439,10 @@ def _answers(dispatcher: Dispatcher, case: Case, ruleset: RuleSet) -> tuple[dict
     """Each engine's answer to the case, as JSON, and every explanation given."""
     if case.results is None:
         report = dispatcher._dispatch_under(ruleset, case.result, case.viewer, case.catalogs)
+        # As JSON text, read back: an engine answer that can not be written becomes that engine's error.
+        report, text = dispatcher.to_json(report)
         explained = [because for answer in report.engines.values() for because in answer.explain]
-        return report.model_dump(mode="json")["engines"], explained
+        return json.loads(text)["engines"], explained
     (engine,) = case.expect  # checked when the case was read
     answer = dispatcher._aggregate_under(ruleset, engine, case.results, case.viewer, case.query or {})
     return {engine: answer.model_dump(mode="json")}, list(answer.explain)

@@ -57,8 +57,8 @@ def run_dispatch(args: argparse.Namespace) -> int:
     if lines:
         with open_input(source) as stream:
             return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
-    report = _dispatch_document(dispatcher, source, catalogs, viewer)
-    print(report.model_dump_json(indent=2))
+    report, text = dispatcher.to_json(_dispatch_document(dispatcher, source, catalogs, viewer), indent=2)
+    print(text)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
         raise CommandError(f"--strict: engine(s) failed: {', '.join(failed)}", EXIT_PROBLEMS)
@@ -322,8 +322,9 @@ def run_diff(args: argparse.Namespace) -> int:
     with open_input(source) as stream:
         impact = compare(
             _progress(read_results(read_lines(stream), protected), args.input or "the example cohort"),
-            lambda result: base.dispatch(result, viewer=viewer, catalogs=catalogs),
-            lambda result: new.dispatch(result, viewer=viewer, catalogs=catalogs),
+            # Through to_json: an engine answer that can not be written as JSON is that engine's error.
+            lambda result: base.to_json(base.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
+            lambda result: new.to_json(new.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
             new.engines,
         )
     summary = impact.as_dict(args.top)

@@ -492,10 +492,9 @@ class Dispatcher:
     def _load_and_test(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
         try:
             candidate = load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
-            test_files = find_test_files(self._tests_directory())
-            if not test_files and self._tests_expected:
+            suite = self.test_rules(ruleset=candidate)
+            if not suite.cases and self._tests_expected:
                 return None, (self._no_tests_problem().format(),), False
-            suite = run_cases(self, load_cases(test_files, self.engines), candidate)
         except RulesError as error:
             return None, tuple(problem.format() for problem in error.problems), False
         except PASSED_THROUGH:
@@ -504,7 +503,7 @@ class Dispatcher:
             log_failure(logger, "the rules at %s could not be loaded and tested", self._directory)
             return None, (f"the rules could not be loaded and tested: {describe(error)}",), False
         failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
-        return (None, failures, True) if failures else (candidate, (), bool(test_files))
+        return (None, failures, True) if failures else (candidate, (), bool(suite.cases))
 
     def _no_tests_problem(self) -> Problem:
         where = self._tests_directory() / TESTS_DIRECTORY

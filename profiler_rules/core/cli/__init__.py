@@ -1,6 +1,7 @@
 """The ``profiler-rules`` command line.
 
-Every command exits by one table (:data:`EXIT_CODES`): 0 ok, 1 findings, 2 usage or unusable input.
+Every command exits by one table (:data:`EXIT_CODES`): 0 ok, 1 findings, 2 usage or unusable input,
+130 or 143 interrupted.
 Content mistakes are printed as ``file:line:col: error: message [path]``, never as a traceback.
 
 Heavy modules (pydantic, jsonschema, the plugins) are imported inside the commands, so ``--help``
@@ -63,7 +64,8 @@ exit codes (every command):
   1  findings: invalid rules (check), failed rule tests, bad input lines, a denied
      dashboard, --strict faults
   2  usage or unusable input: bad options, a missing or unreadable rules directory
-     or input file, rules too broken to run (every command but check)"""
+     or input file, rules too broken to run (every command but check)
+  130, 143  interrupted by Ctrl-C or SIGTERM (a batch says how to resume)"""
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -42,7 +42,7 @@ from .plugins import (
     discover_plugins,
 )
 from .readonly import read_only
-from .rules import LoadableEngine, RuleSet, load_ruleset
+from .rules import LoadableEngine, RuleSet, load_ruleset, rules_directory
 from .ruletests import (
     TESTS_DIRECTORY,
     SuiteResult,
@@ -198,7 +198,7 @@ class Dispatcher:
         registry = discover_plugins(plugins, entry_points=entry_points, environ=environ)
         for problem in registry.problems:
             logger.warning("%s", problem)
-        directory = None if path is None else Path(path)
+        directory = rules_directory(path)
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
         return cls(registry, ruleset, directory, (plugins, entry_points, environ))
 
@@ -237,7 +237,7 @@ class Dispatcher:
 
         :raises RulesError: listing every problem of every rule file.
         """
-        directory = None if path is None else Path(path)
+        directory = rules_directory(path)
         ruleset = load_ruleset(self._engines, directory, ignored_stems=self._registry.ignored_stems)
         return Dispatcher(self._registry, ruleset, directory, self._origin)
 

@@ -52,7 +52,14 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "properties": {
         "version": {
             "type": "string",
-            "description": "A version for this rule set, stamped on every report beside its digest.",
+            "description": (
+                "A version for this rule set, stamped on every report beside its digest: "
+                "one line of printable text, at most 100 characters."
+            ),
+            # Printed by check, explain and diff: no control characters to act on a terminal.
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            "minLength": 1,
+            "maxLength": 100,
             "examples": ["2026.11.1"],
         },
         "description": {
@@ -328,7 +335,22 @@ def _open_directory(directory: Path) -> tuple[Path, frozenset[str]]:
         raise refused("this is a file, not a directory; the rules directory holds one YAML file per engine") from None
     except OSError as error:
         raise refused(f"cannot read the rules directory: {error.strerror or error}") from None
+    except ValueError:  # a NUL byte in the path: no file system has such a name
+        raise refused("the path holds a NUL character; no such rules directory") from None
     return root, names
+
+
+def rules_directory(path: str | os.PathLike[str] | None) -> Path | None:
+    """A host's rules directory as a path (``None``: the packaged rules).
+
+    :raises RulesDirectoryError: for an empty path, which ``Path`` would read as the current directory.
+    """
+    if path is None:
+        return None
+    if os.fspath(path) == "":
+        message = "the rules directory is an empty path; name a directory, or none for the packaged rules"
+        raise RulesDirectoryError([Problem("''", None, None, message)])
+    return Path(path)
 
 
 def _unused_views(access: Rules[AccessRules], engines: Sequence[LoadableEngine]) -> list[Problem]:

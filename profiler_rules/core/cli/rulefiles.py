@@ -30,14 +30,13 @@ if TYPE_CHECKING:
 def run_check(args: argparse.Namespace) -> int:
     from ..errors import RulesDirectoryError, RulesError
     from ..plugins import discover_plugins
-    from ..rules import load_ruleset
+    from ..rules import load_ruleset, rules_directory
 
     registry = discover_plugins()
     warn(registry.problems)
     fail_if_strict(args.strict, registry.problems)
-    directory = None if args.rules is None else Path(args.rules)
     try:
-        ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
+        ruleset = load_ruleset(registry.engines, rules_directory(args.rules), ignored_stems=registry.ignored_stems)
     except RulesDirectoryError as error:
         # Nothing to check: the directory itself is unusable input (exit 2), not a finding.
         raise CommandError(unusable_directory(error)) from None

@@ -655,8 +655,13 @@ def test_the_watcher_survives_a_directory_it_can_not_read(tmp_path: Path, reques
         try:
             os.rename(rules, tmp_path / "rules.old")
             os.rename(fresh, rules)  # the watch starts again, on a directory it can not read
-            wait_for(lambda: dispatcher.status().watcher.state == "retrying", "the watcher to retry")  # type: ignore[union-attr]
-            assert "Permission" in (dispatcher.status().watcher.last_error or "")  # type: ignore[union-attr]
+            # Between the two renames the path may lead nowhere for a moment: the watcher may first
+            # retry on that (FileNotFoundError), then on the directory it can not read.
+            wait_for(
+                lambda: "Permission" in (dispatcher.status().watcher.last_error or ""),  # type: ignore[union-attr]
+                "the watcher to retry on the directory it can not read",
+            )
+            assert dispatcher.status().watcher.state == "retrying"  # type: ignore[union-attr]
             time.sleep(1)
             assert watcher.running and dispatcher.status().watcher.state == "retrying"  # type: ignore[union-attr]
         finally:

@@ -324,8 +324,9 @@ class Dispatcher:
             f"no loaded engine reads it (catalogs read: {', '.join(sorted(self._catalog_readers)) or 'none'}; "
             f"plugins not loaded: {', '.join(self._unloaded_plugins)})"
         )
-        # A catalog's name comes from the host's input: quoted with repr (no control characters) and bounded.
-        warnings = tuple(f"catalog {_bounded(name)!r} is ignored: {why}" for name in ignored)
+        # A catalog's name comes from the host's input: bounded by field_name, quoted with repr (no
+        # control characters).
+        warnings = tuple(f"catalog {name!r} is ignored: {why}" for name in ignored)
         for warning in warnings:
             logger.warning("%s", warning)
         return warnings
@@ -692,13 +693,6 @@ class Dispatcher:
 
 
 _NO_CATALOGS = Catalogs({})
-_SHOWN_NAME = 64
-
-
-def _bounded(name: str) -> str:
-    return name if len(name) <= _SHOWN_NAME else name[: _SHOWN_NAME - 1] + "…"
-
-
 _READ_ATTEMPTS = 3
 """Times a reload reads the rules when their directory keeps being swapped under it."""
 _REENTRANT_RELOAD = (

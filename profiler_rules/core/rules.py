@@ -35,6 +35,7 @@ from .yamlfile import (
     UnreadableFile,
     YamlDocument,
     format_path,
+    one_line,
     read_bounded,
     read_yaml_file,
     resolve_plain,
@@ -599,8 +600,7 @@ def _described(instance: Any) -> str:
 
 
 def _bounded(message: str) -> str:
-    line = " ".join(message.split())
-    return line if len(line) <= _MESSAGE_CHARACTERS else f"{line[:_MESSAGE_CHARACTERS]}…"
+    return one_line(message, _MESSAGE_CHARACTERS)
 
 
 def _type_message(instance: Any, expected: Any) -> str:

@@ -315,7 +315,7 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         return None, builder.problems
     except yaml.YAMLError as error:
         # Not raised by libyaml today; its text is bounded all the same, as one line.
-        builder.problems.append(Problem(file, None, None, f"invalid YAML: {_one_line(str(error))}"))
+        builder.problems.append(Problem(file, None, None, f"invalid YAML: {one_line(str(error))}"))
         return None, builder.problems
     return builder.document, builder.problems
 
@@ -331,7 +331,7 @@ _UNCLOSED = {
 
 def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     """libyaml's complaint, with what the author can do about it."""
-    problem = _one_line(str(error.problem or error.context or "the text is not YAML"))
+    problem = one_line(str(error.problem or error.context or "the text is not YAML"))
     line = error.problem_mark.line + 1 if error.problem_mark else None
     opened = error.context_mark.line + 1 if error.context_mark else line
     if line is not None and (
@@ -374,10 +374,10 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _one_line(text: str) -> str:
-    """A library's message as one bounded line."""
+def one_line(text: str, limit: int = 200) -> str:
+    """A library's message as one line of at most ``limit`` characters."""
     line = " ".join(text.split())
-    return line if len(line) <= 200 else f"{line[:200]}…"
+    return line if len(line) <= limit else f"{line[:limit]}…"
 
 
 def _reader_position(text: str, offset: int) -> tuple[int, int]:

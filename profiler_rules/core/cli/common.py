@@ -38,14 +38,16 @@ class CommandError(Exception):
         self.code = code
 
 
-_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates too: UTF-8 can not write them, so printing one would end the command.
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-def visible(text: str) -> str:
+def visible(text: str, unseen: re.Pattern[str] = _UNSEEN) -> str:
     """Text from input as it is safe to print: control characters (ESC begins a terminal command, CR
-    rewrites the line), line breaks and bidirectional overrides are written as escapes such as
-    ``\\x1b`` or ``\\u202e``."""
-    return _UNSEEN.sub(_escape, text)
+    rewrites the line), line breaks, bidirectional overrides and lone surrogates are written as escapes
+    such as ``\\x1b`` or ``\\u202e``. ``unseen`` names other characters to escape (those XML can not
+    hold, say)."""
+    return unseen.sub(_escape, text)
 
 
 def _escape(found: re.Match[str]) -> str:
@@ -302,4 +304,7 @@ def load_viewer(option: str | None, example: Any = None) -> Viewer | None:
 
 
 def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    """JSON for standard output: a lone surrogate (which UTF-8 can not encode) is written as its JSON
+    escape, ``\\ud800``, and reads back as the same string."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    print(text.encode("utf-8", "backslashreplace").decode("utf-8"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import sys
@@ -20,6 +19,7 @@ from .common import (
     print_json,
     print_problems,
     unusable_directory,
+    visible,
     warn,
 )
 
@@ -82,14 +82,14 @@ def run_test(args: argparse.Namespace) -> int:
         where = f"{args.rules or 'the packaged rules'}/tests"
         raise CommandError(f"no rule test case matched -k {args.k!r}" if args.k else f"no rule tests in {where}")
     if args.format == "json":
-        print(_json_text(_suite_json(suite)))
+        print_json(_suite_json(suite))
     elif args.format == "junit":
         print(_junit(suite))
     else:
         _print_suite(suite)
     if args.coverage:
         for rule in dispatcher.untested_rules(suite):
-            print(_printable(rule.format()))
+            print(visible(rule.format()))
     if args.format == "text":
         if suite.passed:
             _next(
@@ -113,47 +113,28 @@ def _next(advice: str) -> None:
     print(f"next: {advice}", file=sys.stderr)
 
 
-# Text output is one line per item on a terminal: control characters from a rule test (an escape
-# sequence in a case name, a newline in a value) are shown escaped, never acted on.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # XML 1.0 allows neither control characters (bar tab and newlines) nor lone surrogates, escaped or not.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub(_escaped, text)
-
-
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub(_escaped, text)
-
-
-def _json_text(value: Any) -> str:
-    """JSON for standard output: a lone surrogate (which UTF-8 can not encode) is written as its JSON
-    escape, ``\\ud800``, and reads back as the same string."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return visible(text, _NOT_XML)
 
 
 def _print_suite(suite: SuiteResult) -> None:
     for case in suite.failed:
-        print(_printable(f"FAIL {case.id} ({case.file}:{case.line})"))
+        print(visible(f"FAIL {case.id} ({case.file}:{case.line})"))
         for mismatch in case.mismatches:
-            print(f"  {_printable(mismatch.format())}")
+            print(f"  {visible(mismatch.format())}")
         if case.error:
-            print(f"  {_printable(case.error)}")
+            print(f"  {visible(case.error)}")
     failed, skipped = len(suite.failed), len(suite.skipped)
     summary = f"{len(suite.cases) - failed - skipped} passed, {failed} failed"
     if skipped:
         # Which engines are missing, once, rather than one line per skipped case.
         engines = sorted({engine for case in suite.skipped for engine in case.unloaded})
         summary += f", {skipped} skipped: their engines are not loaded ({', '.join(engines)})"
-    print(_printable(summary))
+    print(visible(summary))
 
 
 def _suite_json(suite: SuiteResult) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Integrations of profiler-rules with host frameworks; each is an optional extra."""

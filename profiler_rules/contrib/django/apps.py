@@ -1,0 +1,16 @@
+"""The app's configuration: no database access and no rules loaded here (Django's rule for ready())."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ProfilerRulesConfig(AppConfig):
+    name = "profiler_rules.contrib.django"
+    label = "profiler_rules"
+    verbose_name = "profiler-rules"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Importing registers the settings' and the dispatcher's resets on setting changes: no queries.
+        from . import runtime  # noqa: F401

@@ -28,9 +28,7 @@ OTHER_COHORT = uuid.UUID("6fa459ea-ee8a-3ca4-894e-db77e160355e")
 
 def test_result_and_viewer_ids_may_be_ints_and_uuids(dispatcher: Dispatcher) -> None:
     mentor = {"user_id": 7, "roles": ["mentor"], "mentee_ids": [42, uuid.uuid4()]}
-    report = dispatcher.dispatch(
-        result(session_id=SESSION, user_id=42, cohort_id=COHORT, sponsor_id=3), viewer=mentor
-    )
+    report = dispatcher.dispatch(result(session_id=SESSION, user_id=42, cohort_id=COHORT, sponsor_id=3), viewer=mentor)
     assert (report.session_id, report.user_id) == (str(SESSION), "42")
     assert report.engines["mentorship"].status == "ok"  # the int mentee id 42 is the learner "42"
     assert report.engines["analytics"].status == "denied"
@@ -137,15 +135,37 @@ def _model_to_dict_rows() -> dict[str, list[dict[str, Any]]]:
     mission_ids = [uuid.UUID(int=n) for n in (1, 2, 3)]
     return {
         "missions": [
-            {"id": mission_ids[0], "title": "Read a capture", "difficulty": 1, "is_active": True, "created_at": created},
+            {
+                "id": mission_ids[0],
+                "title": "Read a capture",
+                "difficulty": 1,
+                "is_active": True,
+                "created_at": created,
+            },
             {"id": mission_ids[1], "title": "Harden a host", "difficulty": 2, "xp": 100, "track_id": uuid.uuid4()},
             {"id": mission_ids[2], "title": "Red-team", "difficulty": 5, "created_at": created},
         ],
         "recipes": [
-            {"id": 11, "title": "DNS", "skill_codes": ["NET"], "is_active": True, "usage_count": 3,
-             "avg_rating": Decimal("4.50"), "created_at": created, "author_id": 8},
-            {"id": 12, "title": "Routing", "skill_codes": ["NET"], "is_active": True, "usage_count": 9,
-             "avg_rating": Decimal("3.10"), "created_at": created, "author_id": 8},
+            {
+                "id": 11,
+                "title": "DNS",
+                "skill_codes": ["NET"],
+                "is_active": True,
+                "usage_count": 3,
+                "avg_rating": Decimal("4.50"),
+                "created_at": created,
+                "author_id": 8,
+            },
+            {
+                "id": 12,
+                "title": "Routing",
+                "skill_codes": ["NET"],
+                "is_active": True,
+                "usage_count": 9,
+                "avg_rating": Decimal("3.10"),
+                "created_at": created,
+                "author_id": 8,
+            },
         ],  # fmt: skip
     }
 
@@ -247,7 +267,11 @@ def test_the_cli_dispatches_to_the_named_engines() -> None:
 
 def test_engine_settings_are_public_and_read_only(dispatcher: Dispatcher) -> None:
     portfolio = dispatcher.settings("portfolio")
-    assert (portfolio.title, portfolio.item_type, portfolio.on_retake) == ("My Value Statement", "reflection", "replace")
+    assert (portfolio.title, portfolio.item_type, portfolio.on_retake) == (
+        "My Value Statement",
+        "reflection",
+        "replace",
+    )
     assert portfolio.status and portfolio.visibility
     missions = dispatcher.settings("missions")
     assert (missions.levels["advanced"], missions.default_max_difficulty) == (3, 1)
@@ -328,7 +352,20 @@ def test_a_trait_out_of_range_is_still_an_error(dispatcher: Dispatcher) -> None:
 
 
 def test_a_protected_profile_warning_names_no_key(rules_dir: Path) -> None:
-    edit(rules_dir / "access.yaml", "  - role: analyst\n", "  - role: analyst\n    details:\n      - behavioral_profile\n")
+    edit(
+        rules_dir / "access.yaml",
+        "  - role: analyst\n",
+        "  - role: analyst\n    details:\n      - behavioral_profile\n",
+    )
     dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
     report = dispatcher.dispatch(result(behavioral_profile={"secret_trait": "text"}))
     assert report.warnings == ("behavioral_profile.*: left out: a trait's value must be a number from 0 to 10",)
+
+
+def test_a_role_name_with_braces_is_quoted_as_written(rules_dir: Path) -> None:
+    # Any text is a role now: the grant's words are a template, so a role's braces must not be read as one.
+    edit(rules_dir / "access.yaml", "  - role: analyst\n", "  - role: '{team}lead'\n")
+    dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
+    report = dispatcher.dispatch(result(), viewer={"roles": ["{team}lead"]})
+    assert report.engines["mentorship"].status == "ok"
+    assert "has role {team}lead" in report.engines["mentorship"].explain[0].message

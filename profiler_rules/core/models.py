@@ -122,7 +122,8 @@ class _IdText:
             [
                 core_schema.str_schema(strict=True),
                 core_schema.no_info_after_validator_function(
-                    _integer_id_text, core_schema.int_schema(strict=True)  # strict: a boolean is refused
+                    _integer_id_text,
+                    core_schema.int_schema(strict=True),  # strict: a boolean is refused
                 ),
                 core_schema.no_info_after_validator_function(str, core_schema.is_instance_schema(UUID)),
             ],
@@ -465,7 +466,9 @@ def _numeric_traits(
     """The traits whose values are numbers (or look like them), and the path of each left out."""
     if all(map(_is_trait_value, traits.values())):
         return traits, ()
-    left_out = tuple(((*under, field_name(key)), _NOT_A_TRAIT) for key, value in traits.items() if not _is_trait_value(value))
+    left_out = tuple(
+        ((*under, field_name(key)), _NOT_A_TRAIT) for key, value in traits.items() if not _is_trait_value(value)
+    )
     return {key: value for key, value in traits.items() if _is_trait_value(value)}, left_out
 
 

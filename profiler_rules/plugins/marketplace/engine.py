@@ -441,7 +441,9 @@ class _Matching:
     def _with_unknown(self, job: Job, parts: _Parts) -> float | None:
         """The match score of a job with unknown parts, as the rule ``unknown_component`` says; ``None``
         when it has no known part (or, renormalising, its known parts weigh 0)."""
-        known = [(weight, part) for weight, part in zip(self.settings.weight_values, parts, strict=True) if part is not None]
+        known = [
+            (weight, part) for weight, part in zip(self.settings.weight_values, parts, strict=True) if part is not None
+        ]
         weighed = math.fsum(weight for weight, _ in known)
         renormalize = self.settings.unknown_component == "renormalize"
         if not known or (renormalize and weighed == 0):
@@ -461,7 +463,8 @@ class _Matching:
         rule = self.settings.unknown_component
         if rule == "renormalize":
             weights = ", ".join(
-                f"{part} {weight:g}" for part, weight in zip(PARTS, self.settings.weight_values, strict=True)
+                f"{part} {weight:g}"
+                for part, weight in zip(PARTS, self.settings.weight_values, strict=True)
                 if part not in job.unknown
             )
             did = f"the known parts' weights ({weights}) are rescaled to add up to 1"
@@ -594,9 +597,7 @@ class _Matching:
             formula = f"({formula}) / {math.fsum(weight for weight, part in weights if part is not None):g}"
         else:
             formula += "".join(f" + {part} unknown 0" for part in job.unknown)
-        message = (
-            f"job {job.id} '{job.title}': {formula} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
-        )
+        message = f"job {job.id} '{job.title}': {formula} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
         self.explain.append(self.cite("weights", message))
         components = dict(zip(PARTS, shown, strict=True))
         return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}

@@ -632,3 +632,25 @@ def test_queries_do_not_grow_with_the_rows(
         Recipe.objects.create(slug=f"r{number}", title="More", skill_codes=["NET"])
         JobPosting.objects.create(title="More", required_skills=["security"])
     assert queries() == before
+
+
+# -- the example host's Basic authentication --------------------------------------------------------
+
+
+def test_the_example_host_takes_basic_credentials(client: Client, world: people.Cast, settings: Any) -> None:
+    import base64
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, for the test only
+    admin = world["admin"]
+    admin.set_password("s3cret")
+    admin.save()
+
+    def basic(credentials: bytes) -> str:
+        return "Basic " + base64.b64encode(credentials).decode()
+
+    url = cohort_url(world)
+    assert client.get(url, HTTP_AUTHORIZATION=basic(f"{admin.username}:s3cret".encode())).status_code == 200
+    for wrong in (basic(f"{admin.username}:wrong".encode()), basic(b"\xff\xfe"), "Basic not-base64!", "Bearer x"):
+        refused = client.get(url, HTTP_AUTHORIZATION=wrong)
+        assert refused.status_code == 401
+        assert refused["WWW-Authenticate"] == 'Basic realm="profiler-rules example host"'

@@ -654,3 +654,60 @@ def test_the_example_host_takes_basic_credentials(client: Client, world: people.
         refused = client.get(url, HTTP_AUTHORIZATION=wrong)
         assert refused.status_code == 401
         assert refused["WWW-Authenticate"] == 'Basic realm="profiler-rules example host"'
+
+
+# -- catalogs ---------------------------------------------------------------------------------------
+
+
+def test_a_changed_catalog_row_is_seen_at_once(client: Client, world: people.Cast, recipes: dict[str, Any]) -> None:
+    from recipes.models import Recipe
+
+    assert [row["slug"] for row in get(client, world["learner"], recipes_url(world)).json()["recommended_recipes"]] == [
+        "web",
+        "net",
+        "dns",
+    ]
+    Recipe.objects.filter(pk=recipes["dns"].pk).update(usage_count=1000)  # no signal: a bulk write
+    ranked = get(client, world["learner"], recipes_url(world)).json()["recommended_recipes"]
+    assert [row["slug"] for row in ranked] == ["web", "dns", "net"]
+    assert ranked[1]["usage_count"] == 1000
+
+
+def test_equal_catalog_rows_are_validated_once(world: people.Cast, recipes: dict[str, Any]) -> None:
+    from recipes.models import Recipe
+
+    from profiler_rules.contrib.django import catalogs
+    from profiler_rules.contrib.django.runtime import get_dispatcher
+
+    dispatcher = get_dispatcher()
+    first = catalogs.load("recipes").prepared(dispatcher)
+    assert catalogs.load("recipes").prepared(dispatcher) is first
+    Recipe.objects.filter(pk=recipes["net"].pk).update(title="Networking, again")
+    changed = catalogs.load("recipes").prepared(dispatcher)
+    assert changed is not first
+    assert "Networking, again" in {recipe.title for recipe in changed.items["recipes"]}
+
+
+def test_an_invalid_catalog_row_is_named_not_served(
+    client: Client, world: people.Cast, recipes: dict[str, Any]
+) -> None:
+    from recipes.models import Recipe
+
+    Recipe.objects.filter(pk=recipes["dns"].pk).update(usage_count=-7)
+    response = get(client, world["learner"], recipes_url(world))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"] == "the stored catalogs can not be read"
+    [field] = body["fields"]
+    assert field.startswith("recipes.") and field.endswith(".usage_count")
+
+
+def test_a_dashboard_reads_only_what_it_shows(client: Client, world: people.Cast) -> None:
+    from profiler.models import ProfilerSession
+
+    # An anti-cheat score the mentee view can not read (it is out of range) does not hide a learner from
+    # a dashboard, which never reads anti-cheat signals.
+    ProfilerSession.objects.filter(user=world["learner"]).update(anti_cheat_score=Decimal("150.00"))
+    assert get(client, world["mentor"], mentee_url(world)).status_code == 500
+    body = get(client, world["admin"], cohort_url(world)).json()
+    assert (body["profiled_students"], body["warnings"]) == (1, [])

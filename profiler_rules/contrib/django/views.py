@@ -174,7 +174,7 @@ def student_missions(request: HttpRequest) -> Mapping[str, Any]:
     learner = source.learner(request.user)
     missions = catalogs.load("missions", where=None if narrowed is None else {"difficulty": narrowed})
     report = dispatcher.dispatch(
-        _result_or_none(learner, request.user, source), catalogs={"missions": missions.items}, engines=["missions"]
+        _result_or_none(learner, request.user, source), catalogs=missions.prepared(dispatcher), engines=["missions"]
     )
     output = _answer(report, "missions").output
     return {
@@ -210,7 +210,7 @@ def recipe_recommendations(request: HttpRequest) -> Mapping[str, Any]:
     if learner is None:
         return _no_recipes(_profiler_status(None))
     recipes = catalogs.load("recipes")
-    report = dispatcher.dispatch(_result(learner), catalogs={"recipes": recipes.items}, engines=["recipes"])
+    report = dispatcher.dispatch(_result(learner), catalogs=recipes.prepared(dispatcher), engines=["recipes"])
     answer = _answer(report, "recipes")
     if answer.status != "ok":  # skipped: the source gives complete results only, but the rules decide
         return _no_recipes(_profiler_status(learner))
@@ -326,7 +326,7 @@ def talent_matches(request: HttpRequest) -> Mapping[str, Any]:
     learner = source.learner(request.user)
     jobs = catalogs.load("jobs")
     report = dispatcher.dispatch(
-        _result_or_none(learner, request.user, source), catalogs={"jobs": jobs.items}, engines=["marketplace"]
+        _result_or_none(learner, request.user, source), catalogs=jobs.prepared(dispatcher), engines=["marketplace"]
     )
     output = _answer(report, "marketplace").output
     if learner is None or not output.profiler_complete:
@@ -494,13 +494,31 @@ def _person_fields(user: str) -> dict[str, str]:
     return {name: f"{user}__{column}" for name, column in wanted.items() if column in present}
 
 
+# What the dashboards read of a result (the analytics engine's per-learner figures and scope); the
+# rest (answers, anti-cheat, breakdowns, profiles) is left out before validation, which then costs a
+# fraction, and a dashboard never holds what it does not show.
+DASHBOARD_FIELDS = (
+    "session_id",
+    "user_id",
+    "status",
+    "completed_at",
+    "scores",
+    "recommended_track",
+    "strengths",
+    "cohort_id",
+    "cohort_ids",
+    "sponsor_id",
+)
+
+
 def _results_of(user_pks: tuple[Any, ...], config: AppSettings) -> Iterator[Mapping[str, Any]]:
-    """The learners' latest complete results, read lazily a chunk of users at a time (never one query per
-    learner, and no ``IN`` list longer than ``CHUNK_SIZE``)."""
+    """The learners' latest complete results, as the dashboards read them, lazily a chunk of users at a
+    time (never one query per learner, and no ``IN`` list longer than ``CHUNK_SIZE``)."""
     source, chunk = result_source(), config["CHUNK_SIZE"]
     for start in range(0, len(user_pks), chunk):
         for learner in source.learners(users=user_pks[start : start + chunk]):
-            yield _result(learner)
+            result = _result(learner)
+            yield {name: result[name] for name in DASHBOARD_FIELDS if name in result}
 
 
 def _pk_param(request: HttpRequest, name: str, model: type[Model] | None) -> Any:

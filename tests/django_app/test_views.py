@@ -711,3 +711,26 @@ def test_a_dashboard_reads_only_what_it_shows(client: Client, world: people.Cast
     assert get(client, world["mentor"], mentee_url(world)).status_code == 500
     body = get(client, world["admin"], cohort_url(world)).json()
     assert (body["profiled_students"], body["warnings"]) == (1, [])
+
+
+def test_a_learner_of_two_cohorts_counts_in_both(client: Client, world: people.Cast) -> None:
+    from django_host import factories as make
+
+    make.enroll(world["learner"], world.cohort_b, org=world.sponsor_b)
+    director_b = get(client, world["director_b"], reverse("profiler_rules:cohort-analytics", args=[world.cohort_b.pk]))
+    assert {student["student_id"] for student in director_b.json()["students"]} == {
+        str(world["learner"].pk),
+        str(world["other"].pk),
+    }
+    assert get(client, world["director_a"], cohort_url(world)).json()["profiled_students"] == 1
+
+
+def test_the_test_datas_text_traits_answer_every_route(client: Client, world: people.Cast) -> None:
+    from profiler.models import ProfilerSession
+
+    text = {"work_style": "collaborative", "learning_preference": "hands-on"}  # seen on the platform
+    ProfilerSession.objects.filter(user=world["learner"]).update(behavioral_profile=text)
+    for route in ROUTES[:5]:
+        assert (
+            get(client, world["mentor"] if route is mentee_url else world["learner"], route(world)).status_code == 200
+        )

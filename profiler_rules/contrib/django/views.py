@@ -106,22 +106,10 @@ def api_view(view: Callable[..., Mapping[str, Any]]) -> Callable[..., HttpRespon
 # -- shared steps -----------------------------------------------------------------------------------
 
 
-def _result(learner: Learner) -> Mapping[str, Any]:
-    return _single_cohort(learner.result)
-
-
-def _single_cohort(result: Mapping[str, Any]) -> Mapping[str, Any]:  # until core's cohort_ids lands
-    """The result with its first cohort as ``cohort_id``: the dispatcher on main reads one cohort."""
-    given = dict(result)
-    cohorts = given.pop("cohort_ids", None) or [None]
-    given["cohort_id"] = cohorts[0]
-    return given
-
-
 def _result_or_none(learner: Learner | None, user: Model, source: ResultSource) -> Mapping[str, Any]:
     """The learner's result, or for a user without a complete one the result with no status."""
     if learner is not None:
-        return _result(learner)
+        return learner.result
     return {"session_id": NO_SESSION, "user_id": source.user_key(user)}
 
 
@@ -210,7 +198,7 @@ def recipe_recommendations(request: HttpRequest) -> Mapping[str, Any]:
     if learner is None:
         return _no_recipes(_profiler_status(None))
     recipes = catalogs.load("recipes")
-    report = dispatcher.dispatch(_result(learner), catalogs=recipes.prepared(dispatcher), engines=["recipes"])
+    report = dispatcher.dispatch(learner.result, catalogs=recipes.prepared(dispatcher), engines=["recipes"])
     answer = _answer(report, "recipes")
     if answer.status != "ok":  # skipped: the source gives complete results only, but the rules decide
         return _no_recipes(_profiler_status(learner))
@@ -280,7 +268,7 @@ def value_statement(request: HttpRequest) -> Mapping[str, Any]:
     learner = result_source().learner(request.user)
     eligible, reasons = None, None
     if learner is not None:
-        report = dispatcher.dispatch(_result(learner), engines=["leadership"])
+        report = dispatcher.dispatch(learner.result, engines=["leadership"])
         answer = _answer(report, "leadership")
         if answer.status == "ok":
             eligible, reasons = answer.output.eligible, list(answer.output.eligibility_reasons)
@@ -375,7 +363,7 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
         if mentee is None:
             raise _Answer(404, {"error": "Mentee not found"})
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})
-    report = dispatcher.dispatch(_result(learner), viewer=viewer, engines=["mentorship"])
+    report = dispatcher.dispatch(learner.result, viewer=viewer, engines=["mentorship"])
     answer = _answer(report, "mentorship")
     if answer.status != "ok":  # skipped: the rules found no complete result to show
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})
@@ -517,7 +505,7 @@ def _results_of(user_pks: tuple[Any, ...], config: AppSettings) -> Iterator[Mapp
     source, chunk = result_source(), config["CHUNK_SIZE"]
     for start in range(0, len(user_pks), chunk):
         for learner in source.learners(users=user_pks[start : start + chunk]):
-            result = _result(learner)
+            result = learner.result
             yield {name: result[name] for name in DASHBOARD_FIELDS if name in result}
 
 

@@ -441,7 +441,7 @@ def test_stored_data_the_rules_can_not_read_is_named_not_quoted(client: Client, 
     result.save()
     response = get(client, world["mentor"], mentee_url(world))
     assert response.status_code == 500
-    assert response.json() == {"error": "the stored profiler result can not be read", "fields": ["scores.overall"]}
+    assert response.json() == {"error": "invalid profiler result", "fields": ["scores.overall"]}
     assert b"150" not in response.content
 
 
@@ -697,7 +697,7 @@ def test_an_invalid_catalog_row_is_named_not_served(
     response = get(client, world["learner"], recipes_url(world))
     assert response.status_code == 500
     body = response.json()
-    assert body["error"] == "the stored catalogs can not be read"
+    assert body["error"] == "invalid catalogs"
     [field] = body["fields"]
     assert field.startswith("recipes.") and field.endswith(".usage_count")
 
@@ -734,3 +734,28 @@ def test_the_test_datas_text_traits_answer_every_route(client: Client, world: pe
         assert (
             get(client, world["mentor"] if route is mentee_url else world["learner"], route(world)).status_code == 200
         )
+
+
+def test_a_name_longer_than_a_dashboard_holds_is_cut_not_refused(client: Client, world: people.Cast) -> None:
+    from django_host import factories as make
+
+    long = make.user("student", first_name="A" * 150, last_name="B" * 150)
+    make.enroll(long, world.cohort_a)
+    body = get(client, world["admin"], cohort_url(world)).json()
+    [shown] = [row for row in body["not_profiled_students"] if row["student_id"] == str(long.pk)]
+    assert shown["student_name"] == ("A" * 150 + " " + "B" * 150)[:256]
+
+
+def test_a_route_whose_engine_is_not_loaded_says_so(client: Client, world: people.Cast, monkeypatch: Any) -> None:
+    from profiler_rules.contrib.django.runtime import reset_dispatcher
+
+    monkeypatch.setenv("PROFILER_RULES_DISABLED_PLUGINS", "recipes")
+    reset_dispatcher()
+    try:
+        response = get(client, world["learner"], recipes_url(world))
+    finally:
+        monkeypatch.undo()
+        reset_dispatcher()
+    assert response.status_code == 500
+    assert response.json()["error"] == "invalid engines"
+    assert get(client, world["learner"], missions_url(world)).status_code == 200

@@ -60,6 +60,8 @@ _RELATION_FIELDS = {
     "own_sponsor": "sponsor_ids",
 }
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
+MAX_SHOWN = 256
+"""The longest name or email a dashboard's roster holds (the analytics engine's limit)."""
 
 
 class _Answer(Exception):  # noqa: N818 - not an error: an answer a view gives before its end
@@ -95,10 +97,10 @@ def api_view(view: Callable[..., Mapping[str, Any]]) -> Callable[..., HttpRespon
         except _Answer as answer:
             return JsonResponse(answer.body, status=answer.status)
         except InvalidInputError as error:
-            # The host's stored rows, not the request: the message names fields, never protected values.
+            # The host's rows (a result, a catalog, a roster) or its setup (an engine not loaded), never
+            # the request: a server error, naming the fields; the message never quotes a protected value.
             logger.error("profiler_rules: %s: %s", request.path, error)
-            body = {"error": f"the stored {error.what} can not be read", "fields": list(error.fields)}
-            return JsonResponse(body, status=500)
+            return JsonResponse({"error": f"invalid {error.what}", "fields": list(error.fields)}, status=500)
 
     return route
 
@@ -117,8 +119,8 @@ def _answer(report: DispatchReport | AggregateReport, engine: str) -> EngineRepo
     """The engine's answer, unless it failed (500, logged) or denied the viewer (403, with the reason)."""
     answer = report.engines[engine] if isinstance(report, DispatchReport) else report
     if answer.status == "error":
-        # The engine's error may quote the data it failed on: logged for the host, never answered.
-        logger.error("profiler_rules: engine %s failed: %s", engine, answer.error)
+        # The dispatcher has logged the failure; its words may quote the data the engine failed on, so
+        # they are neither answered nor logged again.
         raise _Answer(500, {"error": "the profiler rules could not answer", "engine": engine})
     if answer.status == "denied":
         raise _Answer(403, {"error": "Permission denied", "reason": answer.explain[0].message})
@@ -459,13 +461,16 @@ def _roster(config: AppSettings, **scope: Any) -> _Roster:
     for user_pk, user_key, cohort_pk, cohort_name, sponsor_pk, *details in rows:
         found = dict(zip(person, details, strict=True))
         name = " ".join(part for part in (found.get("first_name"), found.get("last_name")) if part).strip()
+        email = found.get("email") or None
         entries.append(
             {
                 "user_id": str(user_key),
                 "cohort_id": None if cohort_pk is None else str(cohort_pk),
                 "sponsor_id": None if sponsor_pk is None else str(sponsor_pk),
-                "name": name or found.get("email"),
-                "email": found.get("email"),
+                # Shown as written, up to the length a dashboard holds (Django's two 150-character name
+                # fields together may exceed it): a long name is cut, never a reason to refuse the roster.
+                "name": (name or email or "")[:MAX_SHOWN] or None,
+                "email": None if email is None else email[:MAX_SHOWN],
             }
         )
         pks[user_pk] = None

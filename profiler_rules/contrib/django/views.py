@@ -60,6 +60,8 @@ _RELATION_FIELDS = {
     "own_sponsor": "sponsor_ids",
 }
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
+LARGEST_KEY = 2**63 - 1
+"""The largest integer primary key a database holds (a signed 64-bit integer)."""
 MAX_SHOWN = 256
 """The longest name or email a dashboard's roster holds (the analytics engine's limit)."""
 
@@ -356,7 +358,9 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
     """
     dispatcher, source, config = get_dispatcher(), result_source(), app_settings()
     viewer = _viewer(request, dispatcher, MENTEE_VIEW)
-    mentee = get_user_model()._default_manager.filter(pk=mentee_id).first()
+    # No database this app runs on keeps a larger integer key; Django 4.2 on SQLite raises on one.
+    fits = mentee_id <= LARGEST_KEY
+    mentee = get_user_model()._default_manager.filter(pk=mentee_id).first() if fits else None
     learner = None if mentee is None else source.learner(mentee)
     if learner is None:
         key = str(mentee_id) if mentee is None else source.user_key(mentee)

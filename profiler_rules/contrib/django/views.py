@@ -349,6 +349,8 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
     The mentorship engine decides access (``mentee_view`` of ``access.yaml``), on the mentee's result or,
     without one, on the result with no status: a denied viewer gets 403 whether or not the mentee exists
     or has results, and only an allowed one learns "Mentee not found" or "No profiler results found".
+    (A result with no status has no cohort or sponsor: a viewer whom host rules allow by cohort or
+    sponsor only is told 403 there, never more than they may know.)
     Unlike the original (section 6.9): no role or flag lets anyone read anyone; an unassigned mentor is
     denied; ``anti_cheat`` is shown as the grant says (an assigned mentor, an admin), not by the
     viewer's mentor flag, and is ``null`` otherwise. ``behavioral_profile`` is one shape whatever was

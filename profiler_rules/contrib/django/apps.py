@@ -12,5 +12,6 @@ class ProfilerRulesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing registers the settings' and the dispatcher's resets on setting changes: no queries.
-        from . import runtime  # noqa: F401
+        # Importing registers the settings' and the dispatcher's resets on setting changes, and the
+        # system checks (which load the rules only when `check` runs them): no queries, no rules here.
+        from . import checks, runtime  # noqa: F401

@@ -45,6 +45,15 @@ class EntryToApply:
     entry: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What applying entries does: each learner's outcome counted, the rows to create and to update."""
+
+    outcomes: Counter[Outcome]
+    created: list[Model]
+    replaced: list[Model]
+
+
 class PortfolioWriter:
     """Applies portfolio entries to the host's portfolio model, many learners in a fixed number of queries."""
 
@@ -81,33 +90,37 @@ class PortfolioWriter:
     def apply(self, entries: Sequence[EntryToApply]) -> Counter[Outcome]:
         """Create, replace or keep each learner's entry (one entry per learner in ``entries``).
 
-        Runs in a transaction of its own (a savepoint inside the caller's): a fixed number of queries
-        for any number of learners.
+        Runs in a transaction of its own (a savepoint inside the caller's), under the locks: a fixed
+        number of queries for any number of learners.
         """
-        outcomes: Counter[Outcome] = Counter()
         if not entries:
-            return outcomes
+            return Counter()
         with transaction.atomic():
             self._lock_users(entries)
-            existing = self._existing(entries)
-            linked = self._linked_order([item for item in existing.values() if item is not None])
-            created, changed = [], []
-            now = timezone.now()
-            for wanted in entries:
-                item = existing[self._key(wanted)]
-                if item is None:
-                    created.append(self._new_item(wanted))
-                    outcomes["created"] += 1
-                    continue
-                outcome = self._outcome(wanted, item, linked)
-                if outcome == "replaced":
-                    self._replace(item, wanted, now)
-                    changed.append(item)
-                outcomes[outcome] += 1
-            self._model._default_manager.bulk_create(created)
-            if changed:
-                self._model._default_manager.bulk_update(changed, self._replaced_fields)
-        return outcomes
+            plan = self.plan(entries, lock=True)
+            self._model._default_manager.bulk_create(plan.created)
+            if plan.replaced:
+                self._model._default_manager.bulk_update(plan.replaced, self._replaced_fields)
+        return plan.outcomes
+
+    def plan(self, entries: Sequence[EntryToApply], *, lock: bool = False) -> Plan:
+        """What :meth:`apply` would do, written nowhere (for a dry run; ``apply`` locks the rows first)."""
+        existing = self._existing(entries, lock)
+        linked = self._linked_order([item for item in existing.values() if item is not None])
+        plan = Plan(Counter(), [], [])
+        now = timezone.now()
+        for wanted in entries:
+            item = existing[self._key(wanted)]
+            if item is None:
+                plan.created.append(self._new_item(wanted))
+                plan.outcomes["created"] += 1
+                continue
+            outcome = self._outcome(wanted, item, linked)
+            if outcome == "replaced":
+                self._replace(item, wanted, now)
+                plan.replaced.append(item)
+            plan.outcomes[outcome] += 1
+        return plan
 
     def _key(self, wanted: EntryToApply) -> tuple[str, str, str]:
         return (str(self._user_value(wanted.learner)), wanted.entry["item_type"], wanted.entry["title"])
@@ -117,13 +130,14 @@ class PortfolioWriter:
         pks = sorted({wanted.learner.user_pk for wanted in entries})  # one order for every writer: no deadlock
         list(users.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
 
-    def _existing(self, entries: Sequence[EntryToApply]) -> dict[tuple[str, str, str], Model | None]:
+    def _existing(self, entries: Sequence[EntryToApply], lock: bool) -> dict[tuple[str, str, str], Model | None]:
         """Each learner's entry, by (user, item type, title); the newest when the host holds several."""
         found: dict[tuple[str, str, str], Model | None] = {self._key(wanted): None for wanted in entries}
         f = self.config.field
         newest_first = [f"-{f('portfolio_item', 'created_at')}", "-pk"] if self._has("created_at") else ["-pk"]
+        items = self._model._default_manager
         rows = (
-            self._model._default_manager.select_for_update()
+            (items.select_for_update() if lock else items.all())
             .filter(
                 **{
                     f"{self._user_fk.attname}__in": list({self._user_value(wanted.learner) for wanted in entries}),
@@ -211,4 +225,4 @@ def _order(completed: Any, started: Any, pk: Any) -> tuple[Any, ...]:
     return (completed is not None, completed, started is not None, started, pk)
 
 
-__all__ = ["EntryToApply", "Outcome", "PortfolioWriter"]
+__all__ = ["EntryToApply", "Outcome", "Plan", "PortfolioWriter"]

@@ -44,10 +44,17 @@ def add_test_arguments(parser: CommandParser) -> None:
     parser.add_argument("--coverage", action="store_true", help="also list the rules no case exercised")
 
 
+def add_reevaluate_arguments(parser: CommandParser) -> None:
+    from profiler_rules.contrib.django.reevaluate import add_arguments
+
+    add_arguments(parser)
+
+
 #: The subcommands: name, one line of help, and the function adding its arguments.
 SUBCOMMANDS: dict[str, tuple[str, Callable[[CommandParser], None]]] = {
     "check": ("validate the configured rules; report every problem at file:line:col", add_check_arguments),
     "test": ("run the configured rules' tests (tests/*.yaml beside them)", add_test_arguments),
+    "reevaluate": ("every learner's latest result through the rules; update the decisions", add_reevaluate_arguments),
 }
 
 
@@ -96,6 +103,11 @@ class Command(BaseCommand):
         code = self.run_cli(run_test, format=format, k=k, coverage=coverage)
         if code != EXIT_OK:
             raise Findings(f"rule tests of the rules at {self.rules_name} failed", returncode=code)
+
+    def handle_reevaluate(self, **options: Any) -> None:
+        from profiler_rules.contrib.django.reevaluate import run_command
+
+        run_command(options, self.stdout, self.stderr)
 
     # -- shared by the subcommands ----------------------------------------------------------------
 

@@ -13,7 +13,6 @@ so two writers of the same session (a completion and a re-evaluation) never coll
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,10 +75,18 @@ def decide(dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | 
     """
     result = _result(learner.result)
     report = dispatcher.dispatch(result) if engines is None else dispatcher.dispatch(result, engines=engines)
-    report, text = dispatcher.to_json(report)
-    answers = json.loads(text)["engines"]
+    try:
+        answers = report.model_dump(mode="json", include=_KEPT_FIELDS)["engines"]
+    except Exception:  # noqa: BLE001 - an engine's output JSON can not hold
+        # to_json makes that answer the engine's error, and the other answers stand.
+        report, _ = dispatcher.to_json(report)
+        answers = report.model_dump(mode="json", include=_KEPT_FIELDS)["engines"]
     kept = {name: answer for name, answer in answers.items() if answer["status"] != "denied"}
     return Decided(learner, report, kept)
+
+
+# Only what a decision keeps is written as JSON: the explanations are most of a report, and not kept.
+_KEPT_FIELDS = {"engines": {"__all__": set(DECIDED_FIELDS)}}
 
 
 def _result(result: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -73,8 +73,7 @@ def decide(dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | 
     :raises InvalidInputError: when the stored result is not a valid profiler result, naming its fields
         (never quoting a protected value).
     """
-    result = _result(learner.result)
-    report = dispatcher.dispatch(result) if engines is None else dispatcher.dispatch(result, engines=engines)
+    report = dispatcher.dispatch(learner.result, engines=engines)
     try:
         answers = report.model_dump(mode="json", include=_KEPT_FIELDS)["engines"]
     except Exception:  # noqa: BLE001 - an engine's output JSON can not hold
@@ -87,14 +86,6 @@ def decide(dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | 
 
 # Only what a decision keeps is written as JSON: the explanations are most of a report, and not kept.
 _KEPT_FIELDS = {"engines": {"__all__": set(DECIDED_FIELDS)}}
-
-
-def _result(result: Mapping[str, Any]) -> Mapping[str, Any]:
-    # until core's cohort_ids lands
-    cohorts = result.get("cohort_ids")
-    if cohorts is None:
-        return result
-    return {**{key: value for key, value in result.items() if key != "cohort_ids"}, "cohort_id": (cohorts or [None])[0]}
 
 
 def unchanged(stored: Mapping[str, Any], answer: Mapping[str, Any]) -> bool:

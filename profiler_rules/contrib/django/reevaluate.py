@@ -331,13 +331,11 @@ def _report(run: Reevaluation, tally: Tally, options: dict[str, Any], stdout: Te
     outcomes = ", ".join(f"{tally.portfolio[name]:,} {name}" for name in PORTFOLIO_OUTCOMES)
     _line(stdout, f"portfolio entries{' (dry run)' if run.dry_run else ''}: {outcomes}")
     if not tally.finished:
-        _line(
-            stdout,
-            visible(
-                f"stopped after {tally.learners:,} learner(s) (--max-learners); run again to go on after user "
-                f"{tally.last_user_pk}"
-            ),
+        stopped = f"stopped after {tally.learners:,} learner(s) (--max-learners); "
+        going_on = (
+            "a dry run keeps no progress" if run.dry_run else f"run again to go on after user {tally.last_user_pk}"
         )
+        _line(stdout, visible(stopped + going_on))
 
 
 def _line(stdout: TextIO, text: str) -> None:

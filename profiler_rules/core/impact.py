@@ -121,13 +121,15 @@ def compare(
         base = dispatch_base(result).model_dump(mode="json")["engines"]
         new = dispatch_new(result).model_dump(mode="json")["engines"]
         for name, engine_impact in impact.engines.items():
-            _compare_engine(engine_impact, base.get(name), new.get(name), result.session_id)
+            compare_answers(engine_impact, base.get(name), new.get(name), result.session_id)
     return impact
 
 
-def _compare_engine(
+def compare_answers(
     impact: EngineImpact, base: Mapping[str, Any] | None, new: Mapping[str, Any] | None, session: str
 ) -> None:
+    """Count in ``impact`` how one engine's answer for ``session`` changed (answers as JSON, with at
+    least ``status`` and ``output``); nothing when either is missing."""
     if base is None or new is None:
         return
     before, after = decisions(base), decisions(new)

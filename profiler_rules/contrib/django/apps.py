@@ -12,5 +12,7 @@ class ProfilerRulesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing registers the settings' and the dispatcher's resets on setting changes: no queries.
-        from . import runtime  # noqa: F401
+        # Importing registers the settings' and the dispatcher's resets on setting changes, the system
+        # checks (which load the rules only when `check` runs them) and the completion signals (connected
+        # to the session model by its label): no queries, no rules here.
+        from . import checks, completion, runtime  # noqa: F401

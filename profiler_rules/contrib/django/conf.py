@@ -127,6 +127,9 @@ DEFAULTS: dict[str, Any] = {
     "RELATIONS": {},
     # Rows per query when many learners are read (re-evaluation, dashboards).
     "CHUNK_SIZE": 500,
+    # The values a new portfolio entry gets beside those the portfolio rules give: the platform's JSON
+    # text columns, which its own code fills with "[]" (the app never changes them afterwards).
+    "PORTFOLIO_CREATE_DEFAULTS": {"skill_tags": "[]", "evidence_files": "[]"},
 }
 
 

@@ -29,3 +29,26 @@ class ProfilerDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engine} for session {self.session_id}: {self.status}"
+
+
+
+class ReevaluationRun(models.Model):
+    """How far one ``manage.py profiler_rules reevaluate`` got, so that an interrupted run resumes.
+
+    Learners are re-evaluated in the order of their user's primary key, a chunk per transaction; each
+    chunk's writes and this row's ``last_user_pk`` commit together, so a run stopped anywhere resumes
+    after the last chunk it wrote. A run resumes only under the same rules (``ruleset_digest``) and the
+    same engines; a finished run is never resumed.
+    """
+
+    ruleset_digest = models.CharField(max_length=80)
+    engines = models.CharField(max_length=500, blank=True)  # the --engine names, sorted, comma-joined; "" for all
+    last_user_pk = models.CharField(max_length=64, null=True, blank=True)
+    learners_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = "finished" if self.finished_at else f"after user {self.last_user_pk}"
+        return f"re-evaluation under {self.ruleset_digest[:19]}…: {self.learners_done} learner(s), {state}"

@@ -366,6 +366,13 @@ def _print_impact(summary: dict[str, Any]) -> None:
     say(
         f"base {base['directory'] or 'packaged rules'} ({base['digest'][:19]}…) → new {new['directory'] or 'packaged rules'} ({new['digest'][:19]}…)"
     )
+    print_changes(summary)
+
+
+def print_changes(summary: dict[str, Any]) -> None:
+    """An impact summary (:meth:`Impact.as_dict`) in words: the results replayed, each engine's changes
+    with their counts and example sessions, and the invalid results. ``diff`` prints it, and so does
+    the Django app's ``reevaluate``."""
     say(f"{summary['results']:,} result(s) replayed, {summary['invalid']:,} invalid")
     for name, engine in summary["engines"].items():
         if not engine["changed"]:

@@ -65,7 +65,12 @@ def test_manage_py_check_names_the_mistake_and_exits_1(rules_dir: Path) -> None:
     environment = {**os.environ, "PROFILER_RULES_DIR": str(rules_dir)}
     environment.pop("EXAMPLE_HOST_DATABASE", None)
     run = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=EXAMPLE_HOST, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check"],
+        cwd=EXAMPLE_HOST,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1
     line = line_of(missions, "elite: high")
@@ -150,7 +155,12 @@ def test_fields_follow_the_models_the_settings_name() -> None:
         "PROFILER_RULES['FIELDS']['mission']['difficulty'] is 'difficulty': marketplace.JobPosting has no field 'difficulty'",
         "PROFILER_RULES['FIELDS']['mission']['active'] is 'is_active': marketplace.JobPosting has no field 'is_active'",
     ]
-    assert messages(MODELS={"mission": "marketplace.JobPosting"}, FIELDS={"mission": {"difficulty": "title", "active": "id"}}) == []
+    assert (
+        messages(
+            MODELS={"mission": "marketplace.JobPosting"}, FIELDS={"mission": {"difficulty": "title", "active": "id"}}
+        )
+        == []
+    )
 
 
 def test_a_dotted_path_that_does_not_import_is_e007() -> None:

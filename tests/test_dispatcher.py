@@ -27,7 +27,7 @@ def viewer() -> dict[str, Any]:
 
 def test_report_shape(dispatcher: Dispatcher) -> None:
     report = dispatcher.dispatch(example(), catalogs=catalogs(), viewer=viewer()).model_dump(mode="json")
-    assert list(report) == ["session_id", "user_id", "ruleset", "engines"]
+    assert list(report) == ["session_id", "user_id", "ruleset", "engines", "warnings"]
     assert report["ruleset"] == {"digest": dispatcher.ruleset.digest, "version": "1.0.0", "defaults": []}
     assert list(report["engines"]) == list(dispatcher.engines)
     for engine in report["engines"].values():

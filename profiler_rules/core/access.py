@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from .engine import Rules, RuleViolation
-from .models import PROTECTED_FIELDS, Explanation, ProfilerResult, Role, Viewer
+from .models import MAX_ROLE, PROTECTED_FIELDS, USUAL_ROLES, Explanation, ProfilerResult, Role, Viewer
 
 Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", "own_sponsor"]
 
@@ -27,16 +27,34 @@ ACCESS_NAME = "access"
 # each is made for one check of one result and read by the engine that asked.
 @dataclass(slots=True)
 class Subject:
-    """What is being viewed: a learner, and the cohort and sponsor of the view."""
+    """What is being viewed: a learner, and the cohort and sponsor of the view.
+
+    ``cohort_ids`` are the subject's further cohorts: a learner may be enrolled in several, and a viewer
+    holding any one of them (``cohort_id`` or one of ``cohort_ids``) holds the subject's cohort.
+    """
 
     user_id: str | None = None
     cohort_id: str | None = None
     sponsor_id: str | None = None
+    cohort_ids: tuple[str, ...] = ()
 
     @classmethod
     def of_result(cls, result: ProfilerResult) -> Subject:
-        """A result's learner, in the result's cohort and sponsor: what per-result views are checked for."""
-        return cls(result.user_id, result.cohort_id, result.sponsor_id)
+        """A result's learner, in all of the result's cohorts and its sponsor: what per-result views are
+        checked for."""
+        return cls(result.user_id, result.cohort_id, result.sponsor_id, result.cohort_ids)
+
+    def held_cohorts(self, viewer: Viewer) -> bool:
+        """Whether the viewer holds the subject's cohort, or any of its cohorts."""
+        if self.cohort_id in viewer.cohort_ids:
+            return True
+        return bool(self.cohort_ids) and not viewer.cohort_ids.isdisjoint(self.cohort_ids)
+
+    @property
+    def cohorts_in_words(self) -> str:
+        """The subject's cohorts as an explanation names them: ``c-1``, or ``c-1 or c-2``."""
+        cohorts = dict.fromkeys((self.cohort_id, *self.cohort_ids))
+        return " or ".join(str(cohort) for cohort in cohorts if cohort is not None) or "None"
 
 
 _RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
@@ -46,7 +64,7 @@ _RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
     ),
     "assigned_mentee": ("is assigned {user} as mentee", lambda viewer, subject: subject.user_id in viewer.mentee_ids),
     "assigned_coachee": ("coaches {user}", lambda viewer, subject: subject.user_id in viewer.coachee_ids),
-    "own_cohort": ("holds cohort {cohort}", lambda viewer, subject: subject.cohort_id in viewer.cohort_ids),
+    "own_cohort": ("holds cohort {cohort}", lambda viewer, subject: subject.held_cohorts(viewer)),
     "own_sponsor": ("holds sponsor {sponsor}", lambda viewer, subject: subject.sponsor_id in viewer.sponsor_ids),
 }
 
@@ -61,12 +79,17 @@ class Grant(BaseModel):
     details: tuple[str, ...] = ()
 
     def describe(self, subject: Subject) -> str:
+        """What the grant asks of the viewer, in words, for ``subject``."""
+        return self.template().format(user=subject.user_id, cohort=subject.cohorts_in_words, sponsor=subject.sponsor_id)
+
+    def template(self) -> str:
+        """:meth:`describe`'s words with ``{user}``, ``{cohort}`` and ``{sponsor}`` to fill in; a role
+        is any name, braces included, so it is escaped."""
         words = []
         if self.role is not None:
-            words.append(f"has role {self.role}")
+            words.append("has role " + self.role.replace("{", "{{").replace("}", "}}"))
         if self.relation is not None:
-            template = _RELATIONS[self.relation][0]
-            words.append(template.format(user=subject.user_id, cohort=subject.cohort_id, sponsor=subject.sponsor_id))
+            words.append(_RELATIONS[self.relation][0])
         return " and ".join(words)
 
 
@@ -156,7 +179,7 @@ class _ReadyGrant:
         self.role = grant.role
         self.relation = None if grant.relation is None else _RELATIONS[grant.relation][1]
         self.details = frozenset(grant.details)
-        self._words = grant.describe(Subject("{user}", "{cohort}", "{sponsor}"))  # the subject filled in later
+        self._words = grant.template()  # the subject filled in later
         self._allowed = f" → {view} allowed{_with(grant.details)}"
 
     def holds(self, viewer: Viewer, subject: Subject) -> bool:
@@ -165,7 +188,7 @@ class _ReadyGrant:
         return self.relation is None or self.relation(viewer, subject)
 
     def because(self, subject: Subject) -> str:
-        words = self._words.format(user=subject.user_id, cohort=subject.cohort_id, sponsor=subject.sponsor_id)
+        words = self._words.format(user=subject.user_id, cohort=subject.cohorts_in_words, sponsor=subject.sponsor_id)
         return f"the viewer {words}{self._allowed}"
 
 
@@ -192,10 +215,15 @@ ACCESS_SCHEMA: dict[str, Any] = {
             "anyOf": [{"required": ["role"]}, {"required": ["relation"]}],
             "properties": {
                 "role": {
-                    "description": "A role the viewer must have.",
+                    "description": (
+                        "A role the viewer must have: any name the host gives its viewers' roles, such as "
+                        "admin, mentor, director or sponsor_admin. A viewer's role that no grant names "
+                        "grants nothing."
+                    ),
                     "type": "string",
-                    "enum": list(get_args(Role)),
-                    "examples": ["admin", "mentor"],
+                    "minLength": 1,
+                    "maxLength": MAX_ROLE,
+                    "examples": list(USUAL_ROLES),
                 },
                 "relation": {
                     "description": (

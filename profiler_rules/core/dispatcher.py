@@ -153,6 +153,8 @@ class Dispatcher:
         self._ruleset = ruleset
         self._directory = directory
         self._catalog_readers = _catalog_readers(registry.engines)
+        self._by_name = {item.engine.name: item for item in registry.engines}
+        self._selections: dict[tuple[Any, ...], tuple[LoadableEngine, ...]] = {}
         self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
         self._unloaded_plugins = tuple(sorted(info.name for info in registry.plugins if info.status != "loaded"))
         self._reloading = threading.Lock()
@@ -337,19 +339,76 @@ class Dispatcher:
         *,
         viewer: Viewer | Mapping[str, Any] | None = None,
         catalogs: Mapping[str, Any] | Catalogs | None = None,
+        engines: Collection[str] | None = None,
     ) -> DispatchReport:
-        """Run every engine on one profiler result.
+        """Run every engine, or the engines named, on one profiler result.
 
         :param result: A :class:`ProfilerResult`, a mapping or JSON text.
         :param viewer: Who asks (a :class:`Viewer` or a mapping); engines with access rules deny
             without one.
         :param catalogs: ``{"missions": [...], "recipes": [...], "jobs": [...]}``, or catalogs
             prepared once with :meth:`prepare_catalogs`.
-        :raises InvalidInputError: naming each invalid field of the result, viewer or catalogs.
+        :param engines: The names of the engines to run (``["missions"]``), for a host view that needs
+            only some; the report holds those only, in the order of :attr:`engines`. ``None`` runs them
+            all. Engines never depend on each other's answers (``uses_rules_of`` reads another
+            engine's rules, which a rule set always holds), so only the engines named run.
+        :raises InvalidInputError: naming each invalid field of the result, viewer or catalogs, or an
+            engine name that no loaded engine has.
         """
-        return self._dispatch_under(self._ruleset, result, viewer, catalogs)
+        selected = self._engines if engines is None else self._selection(engines)
+        return self._dispatch_under(self._ruleset, result, viewer, catalogs, selected)
 
-    def _dispatch_under(self, ruleset: RuleSet, result: Any, viewer: Any, catalogs: Any) -> DispatchReport:
+    def _selection(self, names: Collection[str]) -> tuple[LoadableEngine, ...]:
+        """The loaded engines of ``names``, in the dispatcher's order; worked out once per selection."""
+        key = tuple(names) if isinstance(names, list | tuple) and all(type(name) is str for name in names) else None
+        cached = self._selections.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+            raise self._engine_name_error(f"engines must be a list of engine names, not {type(names).__name__}")
+        wanted = list(names)
+        if not wanted:
+            raise self._engine_name_error("name at least one engine, or leave engines out to run them all")
+        unknown = [name for name in wanted if name not in self._by_name]
+        if unknown:
+            raise self._engine_name_error(*(self._unknown_engine(name) for name in unknown))
+        chosen = set(wanted)
+        selection = tuple(item for item in self._engines if item.engine.name in chosen)
+        if key is not None and len(self._selections) < _CACHED_SELECTIONS:
+            self._selections[key] = selection  # a benign race: two threads store the same selection
+        return selection
+
+    def _unknown_engine(self, name: Any) -> str:
+        shown = repr(field_name(name)) if isinstance(name, str) else f"a {type(name).__name__}"
+        return f"no loaded engine is named {shown}{self._why_not_loaded(name) if isinstance(name, str) else ''}"
+
+    def _engine_name_error(self, *problems: str) -> InvalidInputError:
+        known = ", ".join(self.engines) or "none"
+        return InvalidInputError("engines", [FieldError("", f"{problem} (engines: {known})") for problem in problems])
+
+    def settings(self, engine: str) -> Any:
+        """The validated settings of an engine's rules, as the rule set serving now holds them: the
+        engine's rules model (``dispatcher.settings("portfolio").title``), read-only, deeply (a change
+        raises ``TypeError: rules are read-only`` or pydantic's ``Instance is frozen``).
+
+        A host reads what the rules decide beyond a result here, such as the portfolio entry's title and
+        retake behaviour, the missions' level caps or the recipes' cutoffs. After a :meth:`reload`, the
+        new rules' settings.
+
+        :raises InvalidInputError: when no loaded engine has that name, naming the ones loaded.
+        """
+        if not isinstance(engine, str) or engine not in self._by_name:
+            raise self._engine_name_error(self._unknown_engine(engine))
+        return self._ruleset.rules[engine].settings
+
+    def _dispatch_under(
+        self,
+        ruleset: RuleSet,
+        result: Any,
+        viewer: Any,
+        catalogs: Any,
+        selected: tuple[LoadableEngine, ...] | None = None,
+    ) -> DispatchReport:
         checked = validate_input(ProfilerResult, result, "profiler result", ruleset.access.protected)
         context = Context(
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
@@ -359,10 +418,14 @@ class Dispatcher:
         )
         entered = _IN_DISPATCH.set(True)
         try:
-            engines = {item.engine.name: self._run(item, checked, ruleset, context) for item in self._engines}
+            engines = {
+                item.engine.name: self._run(item, checked, ruleset, context) for item in selected or self._engines
+            }
         finally:
             _IN_DISPATCH.reset(entered)
         report = {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp}
+        if checked.behavioral_profile.left_out:
+            report["warnings"] = checked.input_warnings(ruleset.access.protected)
         try:
             # One validation builds the report with its engine reports: one model call per engine
             # would cost half as much again as the whole of it.
@@ -693,6 +756,8 @@ class Dispatcher:
 
 
 _NO_CATALOGS = Catalogs({})
+_CACHED_SELECTIONS = 256
+"""Engine selections remembered, each its names as given: a host's views name the same few."""
 _READ_ATTEMPTS = 3
 """Times a reload reads the rules when their directory keeps being swapped under it."""
 _REENTRANT_RELOAD = (

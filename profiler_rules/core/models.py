@@ -15,9 +15,10 @@ import types
 import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +29,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     Tag,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -48,7 +50,12 @@ SessionStatus = Literal[
     "finished",
     "locked",
 ]
-Role = Literal["student", "mentor", "coach", "analyst", "admin", "director"]
+MAX_ROLE = 256
+Role = Annotated[str, Field(min_length=1, max_length=MAX_ROLE)]
+"""A role name. The vocabulary is open: whatever the access rules grant (``admin``, ``mentor``,
+``program_director``, ``sponsor_admin`` ...); a role no grant names grants nothing."""
+USUAL_ROLES = ("student", "mentor", "coach", "analyst", "admin", "director", "sponsor_admin")
+"""The roles the packaged access rules grant: what editors suggest, never a closed list."""
 
 
 class _NotABoolean:
@@ -93,15 +100,48 @@ MAX_ID = 256
 _ID_NUMBERS = 10**MAX_ID  # an integer id as long as a text id may be: its text is short, str() can make it
 
 
-def _id_text(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and -_ID_NUMBERS < value < _ID_NUMBERS:
+def _integer_id_text(value: int) -> str:
+    if -_ID_NUMBERS < value < _ID_NUMBERS:
         return str(value)
-    return value  # anything else, a huge integer too, is for the text schema to refuse
+    # str() of an integer of thousands of digits would raise; no id is that long anyway.
+    raise PydanticCustomError("string_too_long", "an id is at most {max_length} characters", {"max_length": MAX_ID})
 
 
-# The limits before the validator: after it, pydantic would let a lone surrogate through.
-ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ID), BeforeValidator(_id_text)]
-"""A catalog item's id: hosts use UUID strings or integers; integers are read as their text."""
+class _IdText:
+    """An id as hosts hold it: text, an integer (a database key, never a boolean) or a UUID, read as its
+    string form (``str(value)``), so ``42`` and ``"42"`` are one id.
+
+    Text is matched first by pydantic's compiled core (a strict string schema), so the common case costs
+    no Python call; integers and UUIDs go through ``str``. The length limits of the Field before this
+    annotation apply to the text, whatever the id came as.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        text = handler(source)  # str, with the limits of the Field before this annotation
+        allowed = core_schema.union_schema(
+            [
+                core_schema.str_schema(strict=True),
+                core_schema.no_info_after_validator_function(
+                    _integer_id_text,
+                    core_schema.int_schema(strict=True),  # strict: a boolean is refused
+                ),
+                core_schema.no_info_after_validator_function(str, core_schema.is_instance_schema(UUID)),
+            ],
+            mode="left_to_right",
+            custom_error_type="id_type",
+            custom_error_message="Input should be a valid id: text, an integer or a UUID",
+        )
+        return core_schema.chain_schema([allowed, text])
+
+
+_Id = _IdText()
+ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ID), _Id]
+"""An id: of a result, a learner, a viewer, a cohort, a sponsor or a catalog item, 1-256 characters.
+Text, an integer or a UUID, read as its string form: hosts use UUIDs and integer keys straight from the
+ORM, and answers carry the string."""
+IdText = Annotated[str, Field(max_length=MAX_ID), _Id]
+"""An id where an empty text has always been taken (a viewer's or roster's ids): text, an integer or a
+UUID, read as its string form, at most 256 characters."""
 
 
 class Scores(BaseModel):
@@ -257,7 +297,6 @@ MAX_ITEMS = 200
 MAX_FREE_FORM_DEPTH = 16
 MAX_FREE_FORM_VALUES = 1_000
 
-Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Name = Annotated[str, Field(max_length=MAX_ID)]
 Names = Annotated[tuple[Annotated[str, Field(max_length=MAX_TEXT)], ...], Field(max_length=MAX_ITEMS)]
@@ -327,13 +366,54 @@ FreeForm = Annotated[dict[str, Any], AfterValidator(_read_free_form)]
 
 
 _STRUCTURED_KEYS = frozenset({"traits", "strengths", "areas_for_growth"})
+_LISTS = (list, tuple)
+_NOT_A_TRAIT = "left out: a trait's value must be a number from 0 to 10"
+_NOT_DOCUMENTED = "ignored: not a key of the documented shape"
+
+
+def _documented_shape(data: Mapping[str, Any]) -> bool:
+    """Whether a profile is the documented shape: it has ``traits`` holding a mapping, or ``strengths``
+    or ``areas_for_growth`` holding a list. Anything else is the flat shape, ``{trait: mean}``: a flat
+    profile may name a trait "strengths", but then with a number."""
+    traits = data.get("traits")
+    return (
+        type(traits) is dict
+        or isinstance(traits, Mapping)
+        or isinstance(data.get("strengths"), _LISTS)
+        or isinstance(data.get("areas_for_growth"), _LISTS)
+    )
+
+
+_NUMBERS = frozenset({int, float, Decimal})
+
+
+def _is_trait_value(value: Any) -> bool:
+    """Whether a trait's value is what the engines read, or at least looks like it (a number, or text of
+    one): those are validated as trait means, so 12 or NaN stay errors. Text such as "collaborative",
+    a boolean, a list, a mapping or null are not, and are left out."""
+    if type(value) in _NUMBERS:
+        return True  # the common case, decided without isinstance's walk of the class hierarchy
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float | Decimal):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
 
 
 class BehavioralProfile(BaseModel):
     """A behavioral profile in either stored shape, read into one.
 
     The documented shape is ``{traits: {name: mean}, strengths: [...], areas_for_growth: [...]}``; the
-    platform itself writes the flat ``{category: mean}``, which becomes ``traits``. ``areas_for_growth``
+    platform itself writes the flat ``{category: mean}``, which becomes ``traits``. The two are told
+    apart by :func:`_documented_shape`. Other keys of the documented shape are ignored, and traits whose
+    value is not a number (text such as "collaborative") are left out; ``left_out`` records each, by
+    its path under ``behavioral_profile``, for the dispatch report's ``warnings``. ``areas_for_growth``
     stays ``None`` when the profile does not give it, so "not given" and "none" differ.
     """
 
@@ -344,13 +424,52 @@ class BehavioralProfile(BaseModel):
     )
     strengths: Annotated[Names, _distinct("strength")] = ()
     areas_for_growth: Annotated[Names, _distinct("area for growth")] | None = None
+    left_out: tuple[tuple[tuple[str, ...], str], ...] = Field(default=(), exclude=True, repr=False)
+    """What was not read: each part's path under the profile (its keys are the host's data) and why.
+    Only the profile's own validation fills it: a key of that name in the input is itself ignored."""
 
     @model_validator(mode="before")
     @classmethod
-    def _read_flat_shape(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and data and not set(data) <= _STRUCTURED_KEYS:
-            return {"traits": data}
-        return data
+    def _read_shape(cls, data: Any) -> Any:
+        # Runs for every result: the common profiles (documented keys only, or a flat one, every trait
+        # a number) go through unchanged, without a copy.
+        if not data or not (type(data) is dict or isinstance(data, Mapping)):
+            return data
+        if not _documented_shape(data):
+            traits, left_out = _numeric_traits(data, ())
+            return {"traits": traits, "left_out": left_out} if left_out else {"traits": data}
+        traits = data.get("traits")
+        if data.keys() <= _STRUCTURED_KEYS and (traits is None or all(map(_is_trait_value, traits.values()))):
+            return data
+        read = {key: value for key, value in data.items() if key in _STRUCTURED_KEYS}
+        left_out = [((field_name(key),), _NOT_DOCUMENTED) for key in data if key not in _STRUCTURED_KEYS]
+        if isinstance(read.get("traits"), Mapping):
+            read["traits"], trait_problems = _numeric_traits(read["traits"], ("traits",))
+            left_out.extend(trait_problems)
+        if left_out:
+            read["left_out"] = tuple(left_out)
+        return read
+
+    def warnings(self, protected: bool) -> tuple[str, ...]:
+        """One line per part left out or ignored, named by its path, never by its value; within a
+        ``protected`` profile, keys show as ``*``."""
+        lines = []
+        for path, reason in self.left_out:
+            shown = (*path[:-1], "*") if protected else path
+            lines.append(f"behavioral_profile.{'.'.join(shown)}: {reason}")
+        return tuple(lines)
+
+
+def _numeric_traits(
+    traits: Mapping[str, Any], under: tuple[str, ...]
+) -> tuple[Mapping[str, Any], tuple[tuple[tuple[str, ...], str], ...]]:
+    """The traits whose values are numbers (or look like them), and the path of each left out."""
+    if all(map(_is_trait_value, traits.values())):
+        return traits, ()
+    left_out = tuple(
+        ((*under, field_name(key)), _NOT_A_TRAIT) for key, value in traits.items() if not _is_trait_value(value)
+    )
+    return {key: value for key, value in traits.items() if _is_trait_value(value)}, left_out
 
 
 class AntiCheat(BaseModel):
@@ -376,6 +495,49 @@ class Answers(BaseModel):
 _FIXED_ZONES = (TzInfo, timezone)
 
 
+def in_utc(value: datetime) -> datetime:
+    """A host's datetime as an aware one: a naive datetime is read as UTC, so that results and dates from
+    different sources compare; an aware one keeps its offset.
+
+    Naive is what Python says, not what tzinfo says: a host's time zone may have no offset to give, and
+    is then read as UTC too.
+    """
+    zone = value.tzinfo
+    if zone is None:
+        return value.replace(tzinfo=UTC)
+    if type(zone) in _FIXED_ZONES:
+        return value  # what parsing gives: a fixed offset, never None
+    try:
+        offset = value.utcoffset()
+    except Exception:  # noqa: BLE001 - a host's own tzinfo may fail any way; the field is invalid
+        raise PydanticCustomError("time_zone", "its time zone gives no offset from UTC") from None
+    return value.replace(tzinfo=UTC) if offset is None else value
+
+
+_DATE_TEXT = len("2026-02-01")
+
+
+_DATETIME = TypeAdapter(datetime)
+
+
+def _date_in_utc(value: Any) -> Any:
+    """A datetime given where a date is asked for, as its date in UTC (a naive one read as UTC); a date,
+    or text of a date, is left to the date schema."""
+    if isinstance(value, str) and len(value.strip()) > _DATE_TEXT:
+        try:
+            value = _DATETIME.validate_python(value)
+        except ValidationError:
+            raise PydanticCustomError("date_type", "Input should be a valid date or datetime") from None
+    if isinstance(value, datetime):
+        return in_utc(value).astimezone(UTC).date()
+    return value
+
+
+UtcDate = Annotated[date, BeforeValidator(_date_in_utc)]
+"""A calendar date. A datetime (or its text) is read as its date in UTC: a naive one as UTC, an aware one
+converted, so ``2026-02-01T22:30-05:00`` is 2026-02-02."""
+
+
 class ProfilerResult(BaseModel):
     """One learner's profiler result, as a host hands it to the dispatcher.
 
@@ -385,8 +547,8 @@ class ProfilerResult(BaseModel):
 
     model_config = _FROZEN
 
-    session_id: Identifier
-    user_id: Identifier
+    session_id: ItemId
+    user_id: ItemId
     status: SessionStatus | None = None
     completed_at: datetime | None = None
     difficulty_selection: Name | None = None
@@ -406,26 +568,39 @@ class ProfilerResult(BaseModel):
     future_you_persona: FreeForm | None = None
     anti_cheat: AntiCheat | None = None
     answers: Answers = Answers()
-    cohort_id: Name | None = None
-    sponsor_id: Name | None = None
+    cohort_id: IdText | None = None
+    cohort_ids: Annotated[tuple[IdText, ...], Field(max_length=MAX_ITEMS)] = ()
+    sponsor_id: IdText | None = None
 
     @field_validator("completed_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        # Naive timestamps are read as UTC so that results from different sources compare. Naive is
-        # what Python says, not what tzinfo says: a host's time zone may have no offset to give.
-        if value is None:
-            return value
-        zone = value.tzinfo
-        if zone is None:
-            return value.replace(tzinfo=UTC)
-        if type(zone) in _FIXED_ZONES:
-            return value  # what parsing gives: a fixed offset, never None
-        try:
-            offset = value.utcoffset()
-        except Exception:  # noqa: BLE001 - a host's own tzinfo may fail any way; the field is invalid
-            raise PydanticCustomError("time_zone", "its time zone gives no offset from UTC") from None
-        return value.replace(tzinfo=UTC) if offset is None else value
+        return None if value is None else in_utc(value)
+
+    @model_validator(mode="after")
+    def _all_cohorts(self) -> ProfilerResult:
+        # cohort_ids holds every cohort of the learner, cohort_id the first of them: a host giving
+        # either, or both, finds both filled in. Cheap when neither is given, as for most results.
+        cohort, cohorts = self.cohort_id, self.cohort_ids
+        if not cohorts:
+            if cohort is not None:
+                self.__dict__["cohort_ids"] = (cohort,)
+            return self
+        every = tuple(dict.fromkeys((*(() if cohort is None else (cohort,)), *cohorts)))
+        if every != cohorts or cohort != every[0]:
+            # The model is frozen to its users; this is its own validation finishing the fields.
+            self.__dict__.update(cohort_id=every[0], cohort_ids=every)
+        return self
+
+    def input_warnings(self, protected: Collection[str] = ("anti_cheat",)) -> tuple[str, ...]:
+        """What of this result was left out rather than read (a text trait, an unknown key of the
+        documented profile), one line each naming the field, never its value; keys within a protected
+        field show as ``*`` (by default, :data:`PROTECTED_FIELDS`). A dispatch report carries them in its
+        ``warnings``."""
+        profile = self.behavioral_profile
+        if not profile.left_out:
+            return ()
+        return profile.warnings("behavioral_profile" in protected)
 
     @property
     def is_complete(self) -> bool:
@@ -438,12 +613,12 @@ class Viewer(BaseModel):
 
     model_config = _FROZEN
 
-    user_id: Name | None = None
+    user_id: IdText | None = None
     roles: frozenset[Role] = frozenset()
-    mentee_ids: frozenset[Name] = frozenset()
-    coachee_ids: frozenset[Name] = frozenset()
-    cohort_ids: frozenset[Name] = frozenset()
-    sponsor_ids: frozenset[Name] = frozenset()
+    mentee_ids: frozenset[IdText] = frozenset()
+    coachee_ids: frozenset[IdText] = frozenset()
+    cohort_ids: frozenset[IdText] = frozenset()
+    sponsor_ids: frozenset[IdText] = frozenset()
 
 
 @dataclass(slots=True)
@@ -506,6 +681,10 @@ class DispatchReport(BaseModel):
     user_id: str
     ruleset: RulesetStamp
     engines: dict[str, EngineReport]
+    warnings: tuple[str, ...] = ()
+    """What of the result was left out rather than read, one line each naming the field, never its
+    value (a text trait of the behavioral profile, a key the documented profile does not have). The
+    result still answers; every engine read it without those parts."""
 
 
 class AggregateReport(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import EllipsisType
 from typing import Any
 
 from django.utils import timezone
@@ -108,7 +109,7 @@ def session(
     *,
     shape: str = "documented",
     status: str = "locked",
-    completed_at: datetime | None = None,
+    completed_at: datetime | None | EllipsisType = ...,
     result: dict[str, Any] | None = None,
     with_result: bool = True,
     identity_values: tuple[str, ...] = ("integrity",),
@@ -117,8 +118,10 @@ def session(
     """A profiler session of ``learner`` in the ``documented`` or ``native`` shape, with its result row."""
     base = DOCUMENTED_SESSION if shape == "documented" else NATIVE_SESSION
     values = {**base, **fields}
-    if status in ("finished", "locked") and "completed_at" not in fields:
-        values["completed_at"] = completed_at or timezone.now() - timedelta(days=1)
+    if completed_at is ...:
+        # A complete session was completed a day ago, unless told when (None: never, as on the platform).
+        completed_at = timezone.now() - timedelta(days=1) if status in ("finished", "locked") else None
+    values["completed_at"] = completed_at
     values.setdefault("recommended_track_id", track().id)
     made = ProfilerSession.objects.create(user=learner, status=status, is_locked=status == "locked", **values)
     if with_result:

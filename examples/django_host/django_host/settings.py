@@ -34,6 +34,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_host.basic_auth.BasicAuthMiddleware",  # curl -u name:password, for trying the routes
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 

@@ -69,6 +69,10 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "behavioral_traits": "behavioral_traits",
         "strengths": "strengths",
         "areas_for_growth": "areas_for_growth",
+        # Stored as the platform wrote them; the mentee view shows them as they are.
+        "recommended_tracks": "recommended_tracks",
+        "learning_path_suggestions": "learning_path_suggestions",
+        "och_mapping": "och_mapping",
     },
     "answer": {"session": "session", "answer": "answer", "category": "question__category"},
     "portfolio_item": {
@@ -82,9 +86,16 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
         "created_at": "created_at",
         "updated_at": "updated_at",
     },
-    "mission": {"difficulty": "difficulty", "active": "is_active"},
-    "recipe": {"skill_codes": "skill_codes", "active": "is_active"},
-    "job": {"required_skills": "required_skills"},
+    # Catalogs: "active" names the flag that keeps a row in its catalog (None: every row counts).
+    "mission": {"title": "title", "difficulty": "difficulty", "active": "is_active"},
+    "recipe": {
+        "title": "title",
+        "skill_codes": "skill_codes",
+        "usage_count": "usage_count",
+        "avg_rating": "avg_rating",
+        "active": "is_active",
+    },
+    "job": {"title": "title", "required_skills": "required_skills"},
     "enrollment": {"user": "user", "cohort": "cohort", "sponsor": "org", "status": "status"},
     "mentor_assignment": {"mentor": "mentor", "mentee": "mentee", "status": "status"},
     "track": {"key": "key", "director": "director"},

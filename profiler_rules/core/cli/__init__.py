@@ -123,6 +123,12 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     _catalogs_option(dispatch)
     _viewer_option(dispatch)
     dispatch.add_argument("--jsonl", action="store_true", help="read INPUT as JSON Lines whatever its name")
+    dispatch.add_argument(
+        "--engine",
+        metavar="NAME",
+        action="append",
+        help="run engine NAME only (repeatable; default: every engine); one result, not JSON Lines",
+    )
     _strict_option(dispatch, "a plugin that fails to load, or an engine that fails on a result,")
     dispatch.add_argument(
         "--output", metavar="FILE", help="write JSON Lines records to FILE instead of standard output"

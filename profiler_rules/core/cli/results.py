@@ -51,13 +51,16 @@ def run_dispatch(args: argparse.Namespace) -> int:
     if lines:
         inputs = {"INPUT": source, "--catalogs": args.catalogs, "--viewer": args.viewer}
         _refuse_an_input_as_output(inputs, args.output)
+    if lines and args.engine:
+        raise CommandError("--engine dispatches one result; JSON Lines are dispatched to every engine")
     dispatcher = build_dispatcher(args.rules, args.strict)
+    engines = _engine_selection(dispatcher, args.engine)
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
     if lines:
         with open_input(source) as stream:
             return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
-    report, text = dispatcher.to_json(_dispatch_document(dispatcher, source, catalogs, viewer), indent=2)
+    report, text = dispatcher.to_json(_dispatch_document(dispatcher, source, catalogs, viewer, engines), indent=2)
     print(text)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
@@ -65,8 +68,22 @@ def run_dispatch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _engine_selection(dispatcher: Dispatcher, names: list[str] | None) -> list[str] | None:
+    """The engines ``--engine`` names (``None``: every engine), each a loaded engine, or a usage error
+    naming the ones loaded."""
+    unknown = [name for name in names or () if name not in dispatcher.engines]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        raise CommandError(f"--engine: no engine named {listed} (engines: {', '.join(dispatcher.engines)})")
+    return names
+
+
 def _dispatch_document(
-    dispatcher: Dispatcher, source: Any, catalogs: Catalogs, viewer: Viewer | None
+    dispatcher: Dispatcher,
+    source: Any,
+    catalogs: Catalogs,
+    viewer: Viewer | None,
+    engines: list[str] | None = None,
 ) -> DispatchReport:
     """The report of the one result INPUT holds: bytes that hold no JSON object are unusable input
     (exit 2, naming the file), a result with invalid fields a finding (exit 1)."""
@@ -80,7 +97,7 @@ def _dispatch_document(
         raise CommandError(f"{name}: {error.problem}") from None
     except InvalidInputError as error:
         raise input_error(error, code=EXIT_PROBLEMS) from None
-    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs)
+    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, engines=engines)
 
 
 def _refuse_an_input_as_output(inputs: dict[str, Any], output: str | None) -> None:

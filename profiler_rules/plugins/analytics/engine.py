@@ -22,12 +22,14 @@ from profiler_rules import (
     Context,
     Engine,
     Explanation,
+    IdText,
     ItemId,
     Outcome,
     ProfilerResult,
     Rules,
     RuleViolation,
     Subject,
+    UtcDate,
     name_key,
 )
 
@@ -36,7 +38,7 @@ ENTERPRISE_VIEW = "enterprise_analytics"
 UNKNOWN_BAND = "unknown"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 Name = Annotated[str, Field(max_length=256)]
-"""An id or a name of a roster or a query: as long as a result's ids may be, since warnings quote them."""
+"""A name of a roster: as long as a result's ids may be, since warnings quote them."""
 
 
 class ReadinessBand(BaseModel):
@@ -93,8 +95,8 @@ class RosterEntry(BaseModel):
 
     model_config = _FROZEN
     user_id: ItemId
-    cohort_id: Name | None = None
-    sponsor_id: Name | None = None
+    cohort_id: IdText | None = None
+    sponsor_id: IdText | None = None
     name: Name | None = None
     email: Name | None = None
 
@@ -103,11 +105,11 @@ class AnalyticsQuery(BaseModel):
     """The scope of a dashboard."""
 
     model_config = _FROZEN
-    cohort_id: Name | None = None
-    sponsor_id: Name | None = None
+    cohort_id: IdText | None = None
+    sponsor_id: IdText | None = None
     roster: tuple[RosterEntry, ...] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: UtcDate | None = None
+    date_to: UtcDate | None = None
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> AnalyticsQuery:
@@ -198,6 +200,7 @@ class LearnerRow(BaseModel):
     overall_score: float | None
     recommended_track: str | None
     cohort_id: str | None
+    cohort_ids: tuple[str, ...]
     sponsor_id: str | None
 
 
@@ -212,7 +215,7 @@ class _Latest:
     overall: float | None
     track: str | None
     strengths: tuple[str, ...]
-    cohort_id: str | None
+    cohort_ids: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -256,6 +259,7 @@ class AnalyticsEngine(Engine):
             overall_score=result.scores.overall,
             recommended_track=result.recommended_track,
             cohort_id=result.cohort_id,
+            cohort_ids=result.cohort_ids,
             sponsor_id=result.sponsor_id,
         )
         return Outcome(row, (*decision.explain, because))
@@ -334,7 +338,7 @@ def _read(
             if result.user_id not in members:
                 outside += 1
                 continue
-        elif (cohort is not None and result.cohort_id != cohort) or (
+        elif (cohort is not None and cohort not in result.cohort_ids) or (
             sponsor is not None and result.sponsor_id != sponsor
         ):
             outside += 1
@@ -367,7 +371,7 @@ def _latest(order: tuple[datetime, str], result: ProfilerResult) -> _Latest:
         scores.overall,
         None if track is None else sys.intern(track),
         tuple(map(sys.intern, result.strengths)),
-        result.cohort_id,
+        result.cohort_ids,
     )
 
 
@@ -490,7 +494,7 @@ def _cohort_breakdown(
                     enrolled.setdefault(entry.cohort_id, set()).add(user)
     profiled: dict[str, list[_Latest]] = {}
     for user, item in latest.items():
-        cohorts = {entry.cohort_id for entry in members[user]} if members is not None else {item.cohort_id}
+        cohorts = {entry.cohort_id for entry in members[user]} if members is not None else set(item.cohort_ids)
         for cohort in cohorts - {None}:
             profiled.setdefault(str(cohort), []).append(item)
     breakdown = {}

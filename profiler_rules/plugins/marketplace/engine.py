@@ -5,7 +5,11 @@ The original platform shipped only a placeholder (``matches: []``) and a planned
 This engine builds that design with every weight, the minimum, the levels and the difficulty mapping in
 the rules. Each part is 0-100. A score the learner does not have (a track without alignment, a skill
 missing from the breakdown or with no known score) counts 0 for matching: a job can not be matched on
-what is unknown, and the explanation says which scores were unknown.
+what is unknown, and the explanation says which scores were unknown. A part the *job* can not be scored
+on (no ``track_key``, ``job_level``, ``culture_fit`` or ``required_skills``, as the platform's
+JobPosting has only ``id``, ``title`` and ``required_skills``) is unknown, never 0: the rule
+``unknown_component`` says whether the known parts' weights are rescaled to add up to 1 (``renormalize``)
+or the unknown part counts 0 (``zero``); a job with no known part gets no score and is not matched.
 
 Everything that depends on the rules alone (the weights in words, the level each difficulty leads to,
 the level part of every pair of levels and why) is worked out once per rules, in cached properties, and
@@ -20,7 +24,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from importlib.resources import files
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -104,6 +108,7 @@ class MarketplaceRules(BaseModel):
     difficulty_levels: dict[str, NonBlank]
     level_scores: list[Score]
     behavioral_cutoff: Annotated[float, Field(ge=0, le=10)]
+    unknown_component: Literal["renormalize", "zero"] = "renormalize"
 
     @model_validator(mode="after")
     def _check(self) -> MarketplaceRules:
@@ -236,33 +241,39 @@ class MarketplaceRules(BaseModel):
 
 
 class Job(BaseModel):
-    """One item of the ``jobs`` catalog.
+    """One item of the ``jobs`` catalog: ``id`` and ``title``, and what the job is scored on.
 
-    ``job_level`` may be any text: catalogs are validated without the rules, which hold the levels, so a
-    level that is not one of them is found when a result is matched (its level part is 0, with a warning).
+    A field the job does not have (``None`` or left out) makes its part unknown: the platform's
+    JobPosting has only ``required_skills``. An empty list is known: a job asking for no skills (or no
+    culture fit) scores 100 on that part. Fields the engine does not read are ignored, so a host may
+    pass ``model_to_dict(row)``. ``job_level`` may be any text: catalogs are validated without the
+    rules, which hold the levels, so a level that is not one of them is found when a result is matched
+    (its level part is 0, with a warning).
     """
 
     # Texts bounded as a result's are (10,000 characters), and Unicode: a report can not hold a lone
     # surrogate, which Python's JSON reader lets through.
-    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=10_000)
 
     id: ItemId
     title: str
-    track_key: NonBlank
-    required_skills: tuple[NonBlank, ...] = ()
-    job_level: str
-    culture_fit: tuple[NonBlank, ...] = ()
+    track_key: NonBlank | None = None
+    required_skills: tuple[NonBlank, ...] | None = None
+    job_level: str | None = None
+    culture_fit: tuple[NonBlank, ...] | None = None
 
     # Folded once per catalog item, when first matched, rather than again for every result.
     @cached_property
-    def track(self) -> str:
-        """The track key, folded."""
-        return fold(self.track_key)
+    def track(self) -> str | None:
+        """The track key, folded; ``None`` when the job has none."""
+        return None if self.track_key is None else fold(self.track_key)
 
     @cached_property
-    def skills(self) -> tuple[tuple[str, str], ...]:
+    def skills(self) -> tuple[tuple[str, str], ...] | None:
         """Each required skill once (a skill written twice, in any case, counts once): as written
-        (trimmed) and its category key."""
+        (trimmed) and its category key; ``None`` when the job lists none."""
+        if self.required_skills is None:
+            return None
         skills: dict[str, str] = {}
         for skill in self.required_skills:
             skills.setdefault(name_key(skill), skill.strip())
@@ -271,28 +282,37 @@ class Job(BaseModel):
     @cached_property
     def track_written(self) -> str:
         """The track key as the explanations quote it: trimmed."""
-        return self.track_key.strip()
+        return "" if self.track_key is None else self.track_key.strip()
 
     @cached_property
-    def level(self) -> str:
-        """The job level, folded."""
-        return fold(self.job_level)
+    def level(self) -> str | None:
+        """The job level, folded; ``None`` when the job has none."""
+        return None if self.job_level is None else fold(self.job_level)
 
     @cached_property
-    def culture(self) -> tuple[str, ...]:
-        """The culture-fit traits, folded, each once."""
+    def culture(self) -> tuple[str, ...] | None:
+        """The culture-fit traits, folded, each once; ``None`` when the job has none."""
+        if self.culture_fit is None:
+            return None
         return tuple(dict.fromkeys(name_key(trait) for trait in self.culture_fit))
+
+    @cached_property
+    def unknown(self) -> tuple[str, ...]:
+        """The parts this job can not be scored on, in the order of :data:`PARTS`."""
+        given = (self.track_key, self.required_skills, self.job_level, self.culture_fit)
+        return tuple(part for part, value in zip(PARTS, given, strict=True) if value is None)
 
 
 class Components(BaseModel):
-    """A job's four parts, each 0-100, rounded to 2 places."""
+    """A job's four parts, each 0-100, rounded to 2 places; ``None`` for a part the job can not be
+    scored on (unknown, never 0)."""
 
     model_config = ConfigDict(frozen=True)
 
-    track: float
-    skills: float
-    level: float
-    behavioral: float
+    track: float | None
+    skills: float | None
+    level: float | None
+    behavioral: float | None
 
 
 class JobMatch(BaseModel):
@@ -336,8 +356,12 @@ def _aptitude_by_key(breakdown: Mapping[str, Any]) -> dict[str, float | None]:
     return found
 
 
-# A scored job: its rounded match score, the job, and its four parts unrounded (only matches show them).
-_Scored = tuple[float, Job, tuple[float, float, float, float]]
+# A scored job: its rounded match score, the job, and its four parts unrounded, None when unknown
+# (only matches show them).
+_Parts = tuple[float | None, float | None, float | None, float | None]
+_Scored = tuple[float, Job, _Parts]
+FIELD_OF_PART = {"track": "track_key", "skills": "required_skills", "level": "job_level", "behavioral": "culture_fit"}
+"""The job field each part is scored on: without it, the part is unknown."""
 
 
 class _Matching:
@@ -364,6 +388,7 @@ class _Matching:
         self._level_said = False
         self._steps_said: set[int] = set()
         self._cutoff_said = False
+        self._unknown_said: set[tuple[str, ...]] = set()
 
     def _learner_level(self, raw: str | None) -> int | None:
         selection = fold(raw) if raw else ""
@@ -386,10 +411,12 @@ class _Matching:
         strong = [trait for trait, mean in self.traits.items() if mean >= cutoff]
         return frozenset(map(name_key, (*result.strengths, *result.behavioral_profile.strengths, *strong)))
 
-    def score(self, job: Job) -> _Scored:
+    def score(self, job: Job) -> _Scored | None:
         """The job's match score, rounded to 2 places (the minimum is compared with the score as shown,
-        so a job shown as 60.0 is always a match), and its parts."""
-        track = self.alignment.get(job.track)
+        so a job shown as 60.0 is always a match), and its parts; ``None`` when it can not be scored."""
+        if job.unknown:
+            return self._score_with_unknown(job)
+        track = self.alignment.get(job.track)  # type: ignore[arg-type] - a job with no unknown part has a track
         if track is None:
             track = self._unaligned(job)
         skills = self._skills_part(job) if job.skills else 100.0
@@ -401,6 +428,66 @@ class _Matching:
         )
         return round(total, 2), job, (track, skills, level, behavioral)
 
+    def _score_with_unknown(self, job: Job) -> _Scored | None:
+        """:meth:`score` of a job with parts it can not be scored on (``None``, never 0)."""
+        track = None if job.track is None else self._track_part(job)
+        skills = None if job.skills is None else self._skills_part(job) if job.skills else 100.0
+        level = None if job.level is None else self._level_part(job)
+        behavioral = None if job.culture is None else self._behavioral_part(job) if job.culture else 100.0
+        parts = (track, skills, level, behavioral)
+        total = self._with_unknown(job, parts)
+        return None if total is None else (round(total, 2), job, parts)
+
+    def _with_unknown(self, job: Job, parts: _Parts) -> float | None:
+        """The match score of a job with unknown parts, as the rule ``unknown_component`` says; ``None``
+        when it has no known part (or, renormalising, its known parts weigh 0)."""
+        known = [
+            (weight, part) for weight, part in zip(self.settings.weight_values, parts, strict=True) if part is not None
+        ]
+        weighed = math.fsum(weight for weight, _ in known)
+        renormalize = self.settings.unknown_component == "renormalize"
+        if not known or (renormalize and weighed == 0):
+            self._unscorable(job, weighed)
+            return None
+        self._explain_unknown(job, known)
+        total = math.fsum(weight * part for weight, part in known)
+        return total / weighed if renormalize else total
+
+    def _explain_unknown(self, job: Job, known: list[tuple[float, float]]) -> None:
+        """Which parts jobs like this one can not be scored on and what the rule does, once per result
+        for each set of unknown parts."""
+        if job.unknown in self._unknown_said:
+            return
+        self._unknown_said.add(job.unknown)
+        fields = ", ".join(FIELD_OF_PART[part] for part in job.unknown)
+        rule = self.settings.unknown_component
+        if rule == "renormalize":
+            weights = ", ".join(
+                f"{part} {weight:g}"
+                for part, weight in zip(PARTS, self.settings.weight_values, strict=True)
+                if part not in job.unknown
+            )
+            did = f"the known parts' weights ({weights}) are rescaled to add up to 1"
+        else:
+            did = "each unknown part counts 0"
+        message = (
+            f"job {job.id} (and any other job without {fields}) → unknown: {', '.join(job.unknown)}; "
+            f"unknown_component {rule} → {did}"
+        )
+        self.explain.append(self.cite("unknown_component", message))
+
+    def _unscorable(self, job: Job, weighed: float) -> None:
+        if len(job.unknown) == len(PARTS):
+            why = f"no component can be scored (it has none of {', '.join(FIELD_OF_PART.values())})"
+        else:
+            why = f"no component of weight above 0 can be scored (unknown: {', '.join(job.unknown)})"
+        message = f"job {job.id} '{job.title}': {why} → no score, not matched"
+        self.explain.append(self.cite("unknown_component", message))
+
+    def _track_part(self, job: Job) -> float:
+        track = self.alignment.get(job.track)  # type: ignore[arg-type] - known to be a track here
+        return self._unaligned(job) if track is None else track
+
     def _unaligned(self, job: Job) -> float:
         if job.track not in self._unknown_tracks:
             self._unknown_tracks.add(job.track)
@@ -411,7 +498,7 @@ class _Matching:
     def _skills_part(self, job: Job) -> float:
         # A plain loop: for a job's few skills it costs a third of what comprehensions and zip cost.
         scores: list[float] = []
-        for written, key in job.skills:
+        for written, key in job.skills or ():
             score = self.aptitude.get(key)
             if score is None:  # not in the breakdown or no known score: counts 0, explained once per result
                 if key not in self._unknown_skills:
@@ -457,7 +544,8 @@ class _Matching:
         if not self._cutoff_said and self.traits:
             self._cutoff_said = True
             self._explain_cutoff()
-        return 100 * len(self.shown.intersection(job.culture)) / len(job.culture)
+        culture = job.culture or ()
+        return 100 * len(self.shown.intersection(culture)) / len(culture)
 
     def _explain_cutoff(self) -> None:
         """Which trait scores count as shown, once per result, when a job asks for culture fit."""
@@ -470,7 +558,7 @@ class _Matching:
     def matches(self, catalog: tuple[Job, ...]) -> list[dict[str, Any]]:
         """The jobs at or above the minimum, best first (then by id), as the fields of :class:`JobMatch`."""
         minimum = self.settings.minimum_score
-        scored = [self.score(job) for job in catalog]
+        scored = [row for row in map(self.score, catalog) if row is not None]
         kept = [row for row in scored if row[0] >= minimum]
         kept.sort(key=lambda row: (-row[0], row[1].id))
         matches = [self._match(*row) for row in kept]
@@ -478,13 +566,17 @@ class _Matching:
             f"{len(scored) - len(kept)} of {len(scored)} job(s) scored below the minimum "
             f"{self.settings.minimum_text} and are not shown"
         )
+        if len(scored) < len(catalog):
+            message += f"; {len(catalog) - len(scored)} job(s) could not be scored"
         self.explain.append(self.cite("minimum_score", message))
         return matches
 
-    def _match(self, score: float, job: Job, parts: tuple[float, float, float, float]) -> dict[str, Any]:
+    def _match(self, score: float, job: Job, parts: _Parts) -> dict[str, Any]:
         """A kept job, explained, as the fields of a :class:`JobMatch`; its parts rounded to 2 places."""
+        if job.unknown:
+            return self._match_with_unknown(score, job, parts)
         track, skills, level, behavioral = parts
-        track, skills, level, behavioral = round(track, 2), round(skills, 2), round(level, 2), round(behavioral, 2)
+        track, skills, level, behavioral = round(track, 2), round(skills, 2), round(level, 2), round(behavioral, 2)  # type: ignore[arg-type]
         track_term, skills_term, level_term, behavioral_term = self.settings.terms
         message = (
             f"job {job.id} '{job.title}': {track_term} {track:g} + {skills_term} {skills:g} + {level_term} {level:g} + "
@@ -492,6 +584,22 @@ class _Matching:
         )
         self.explain.append(self.cite("weights", message))
         components = {"track": track, "skills": skills, "level": level, "behavioral": behavioral}
+        return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
+
+    def _match_with_unknown(self, score: float, job: Job, parts: _Parts) -> dict[str, Any]:
+        """:meth:`_match` for a job with unknown parts: the formula shows the known ones, and how the
+        rule ``unknown_component`` made the score of them."""
+        shown = tuple(None if part is None else round(part, 2) for part in parts)
+        terms = [f"{term} {part:g}" for term, part in zip(self.settings.terms, shown, strict=True) if part is not None]
+        formula = " + ".join(terms)
+        if self.settings.unknown_component == "renormalize":
+            weights = zip(self.settings.weight_values, parts, strict=True)
+            formula = f"({formula}) / {math.fsum(weight for weight, part in weights if part is not None):g}"
+        else:
+            formula += "".join(f" + {part} unknown 0" for part in job.unknown)
+        message = f"job {job.id} '{job.title}': {formula} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
+        self.explain.append(self.cite("weights", message))
+        components = dict(zip(PARTS, shown, strict=True))
         return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
 
 

@@ -296,8 +296,9 @@ class Recipe(BaseModel):
     """One item of the ``recipes`` catalog."""
 
     # Texts bounded as a result's are (10,000 characters), and Unicode: a report can not hold a lone
-    # surrogate, which Python's JSON reader lets through.
-    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=10_000)
+    # surrogate, which Python's JSON reader lets through. Fields the engine does not read are ignored,
+    # so that a host may pass its rows as they are (Django's model_to_dict(row)).
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=10_000)
 
     id: ItemId
     title: str

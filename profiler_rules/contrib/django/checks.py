@@ -200,17 +200,14 @@ def _path_problem(model: type[Model], path: Any) -> str | None:
             return f"{current._meta.label} has no field {part!r}"
         if position < len(parts) - 1:
             if field.related_model is None or isinstance(field.related_model, str):
-                return f"{current._meta.label}.{part} is not a relation, so {'__'.join(parts[position + 1:])!r} can not follow it"
+                return f"{current._meta.label}.{part} is not a relation, so {'__'.join(parts[position + 1 :])!r} can not follow it"
             current = field.related_model
     return None
 
 
 def _dotted_paths(given: Mapping[str, Any]) -> list[CheckMessage]:
     messages = [
-        message
-        for key in DOTTED_KEYS
-        if key in given
-        for message in _dotted_path(f"{SETTING}[{key!r}]", given[key])
+        message for key in DOTTED_KEYS if key in given for message in _dotted_path(f"{SETTING}[{key!r}]", given[key])
     ]
     relations = given.get("RELATIONS", {})
     if not isinstance(relations, Mapping):
@@ -223,11 +220,19 @@ def _dotted_paths(given: Mapping[str, Any]) -> list[CheckMessage]:
 
 def _dotted_path(where: str, path: Any) -> list[CheckMessage]:
     if not isinstance(path, str):
-        return [_error(7, f"{where} must be a dotted path (text), not {type(path).__name__}", "write 'package.module.name'")]
+        return [
+            _error(7, f"{where} must be a dotted path (text), not {type(path).__name__}", "write 'package.module.name'")
+        ]
     try:
         import_string(path)
     except ImportError as error:
-        return [_error(7, f"{where} is {path!r}, which does not import: {error}", "write 'package.module.name' of an importable object")]
+        return [
+            _error(
+                7,
+                f"{where} is {path!r}, which does not import: {error}",
+                "write 'package.module.name' of an importable object",
+            )
+        ]
     return []
 
 
@@ -375,7 +380,9 @@ def check_rules(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> lis
             ),
         ]
     except RulesError as error:
-        hint = f"'{_check_command(rules)}' (or 'manage.py profiler_rules check') lists them all; fix them and check again"
+        hint = (
+            f"'{_check_command(rules)}' (or 'manage.py profiler_rules check') lists them all; fix them and check again"
+        )
         return [*messages, *(_error(1, problem.format(), hint) for problem in error.problems)]
     hint = f"'{_check_command(rules)}' shows them too"
     return [*messages, *(_warning(3, problem.format(), hint) for problem in ruleset.warnings)]

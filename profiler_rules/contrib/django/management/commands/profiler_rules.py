@@ -21,7 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from profiler_rules.contrib.django.conf import app_settings
-from profiler_rules.core.cli.common import EXIT_OK, EXIT_PROBLEMS
+from profiler_rules.core.cli.common import EXIT_OK
 from profiler_rules.core.cli.common import CommandError as CliError
 
 NAME = "profiler_rules"

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_host.seed import PASSWORD, AlreadySeeded, Seeded, seed
 
@@ -48,10 +49,12 @@ class Command(BaseCommand):
         write("sponsors (id, name):")
         for row in seeded.organizations:
             write("  " + "  ".join(row))
-        write(f"logins (every password is {PASSWORD!r}):")
-        width = max((len(username) for _, username in seeded.logins), default=0)
+        write(f"logins (every password is {PASSWORD!r}; the id is the one routes such as mentees/<id>/results take):")
+        usernames = [username for _, username in seeded.logins]
+        ids = dict(get_user_model().objects.filter(username__in=usernames).values_list("username", "pk"))
+        width = max(map(len, usernames), default=0)
         for kind, username in seeded.logins:
-            write(f"  {username:<{width}}  {kind}")
+            write(f"  {username:<{width}}  id {ids[username]:<5}  {kind}")
 
 
 def seed_with_progress(command: BaseCommand, learners: int, random_seed: int) -> Seeded:

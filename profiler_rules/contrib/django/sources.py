@@ -68,13 +68,22 @@ class ResultSource:
             F(f("session", "started_at")).desc(nulls_last=True),
             "-pk",
         ]
-        result_name = self._result_accessor
-        related = [f("session", "user")] + ([result_name] if result_name else [])
-        return (
-            self._session._default_manager.filter(**{f"{f('session', 'status')}__in": self.config["COMPLETE_STATUSES"]})
-            .select_related(*related)
-            .order_by(*ordering)
+        return self._sessions().filter(**{f"{f('session', 'status')}__in": self.config["COMPLETE_STATUSES"]}).order_by(
+            *ordering
         )
+
+    def _sessions(self) -> QuerySet[Any]:
+        # Only the fields the app reads (FIELDS), the user and the result row joined: a platform's
+        # session also holds every answer given (aptitude_responses, ...), which is most of its bytes.
+        user = self._f("session", "user")
+        related = [user] + ([self._result_accessor] if self._result_accessor else [])
+        return self._session._default_manager.select_related(*related).only(*self._read_fields)
+
+    @cached_property
+    def _read_fields(self) -> list[str]:
+        session = [name for name in self.config["FIELDS"]["session"].values() if "__" not in name]
+        result = [f"{self._result_accessor}__{name}" for name in self.config["FIELDS"]["result"].values()]
+        return session + (result if self._result_accessor else [])
 
     @cached_property
     def _result_accessor(self) -> str | None:
@@ -94,9 +103,7 @@ class ResultSource:
 
     def learner_of_session(self, session_pk: Any) -> Learner | None:
         """The result the session ``session_pk`` gives, complete or not (for completion); ``None`` when gone."""
-        f = self._f
-        related = [f("session", "user")] + ([self._result_accessor] if self._result_accessor else [])
-        session = self._session._default_manager.select_related(*related).filter(pk=session_pk).first()
+        session = self._sessions().filter(pk=session_pk).first()
         return None if session is None else next(iter(self._learners([session])))
 
     # -- many learners ---------------------------------------------------------------------------

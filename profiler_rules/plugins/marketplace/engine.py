@@ -389,6 +389,7 @@ class _Matching:
         self._steps_said: set[int] = set()
         self._cutoff_said = False
         self._unknown_said: set[tuple[str, ...]] = set()
+        self._known_weight: dict[tuple[str, ...], float | None] = {}
 
     def _learner_level(self, raw: str | None) -> int | None:
         selection = fold(raw) if raw else ""
@@ -441,19 +442,25 @@ class _Matching:
     def _with_unknown(self, job: Job, parts: _Parts) -> float | None:
         """The match score of a job with unknown parts, as the rule ``unknown_component`` says; ``None``
         when it has no known part (or, renormalising, its known parts weigh 0)."""
-        known = [
-            (weight, part) for weight, part in zip(self.settings.weight_values, parts, strict=True) if part is not None
-        ]
-        weighed = math.fsum(weight for weight, _ in known)
+        if job.unknown not in self._known_weight:
+            # Worked out once per set of unknown parts: a platform's jobs all lack the same ones.
+            self._known_weight[job.unknown] = self._weight_known(job.unknown)
+        weighed = self._known_weight[job.unknown]
         renormalize = self.settings.unknown_component == "renormalize"
-        if not known or (renormalize and weighed == 0):
-            self._unscorable(job, weighed)
+        if weighed is None or (renormalize and weighed == 0):
+            self._unscorable(job, weighed or 0.0)
             return None
-        self._explain_unknown(job, known)
-        total = math.fsum(weight * part for weight, part in known)
+        self._explain_unknown(job)
+        weights = self.settings.weight_values
+        total = math.fsum([weight * part for weight, part in zip(weights, parts, strict=True) if part is not None])
         return total / weighed if renormalize else total
 
-    def _explain_unknown(self, job: Job, known: list[tuple[float, float]]) -> None:
+    def _weight_known(self, unknown: tuple[str, ...]) -> float | None:
+        """The sum of the known parts' weights; ``None`` when no part is known."""
+        known = [weight for part, weight in zip(PARTS, self.settings.weight_values, strict=True) if part not in unknown]
+        return math.fsum(known) if known else None
+
+    def _explain_unknown(self, job: Job) -> None:
         """Which parts jobs like this one can not be scored on and what the rule does, once per result
         for each set of unknown parts."""
         if job.unknown in self._unknown_said:

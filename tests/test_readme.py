@@ -65,3 +65,18 @@ def test_the_command_table_names_every_command_and_option() -> None:
         options = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
         missing = {option for option in options - {"--help"} if not any(option in row for row in about)}
         assert not missing, f"the command table says nothing of {name} {', '.join(sorted(missing))}"
+
+
+def test_the_django_glue_shown_is_the_example_hosts_own() -> None:
+    host = ROOT / "examples" / "django_host" / "django_host"
+
+    def settings_block(text: str) -> list[str]:  # PROFILER_RULES = {...}, without comments
+        block = text[text.index("PROFILER_RULES = {") :].split("\n}", 1)[0]
+        return [code for line in block.splitlines() if (code := line.split("#", 1)[0].strip())]
+
+    shown = section("For Django hosts")
+    settings = (host / "settings.py").read_text(encoding="utf-8")
+    assert settings_block(shown) == settings_block(settings)
+    assert '"profiler_rules.contrib.django",' in settings
+    include = 'path("api/v1/", include("profiler_rules.contrib.django.urls"))'
+    assert include in shown and include in (host / "urls.py").read_text(encoding="utf-8")

@@ -84,4 +84,3 @@ def test_every_module_of_the_core_and_the_plugins_imports_without_django() -> No
     assert "profiler_rules.core.cli.rulefiles" in imported
     assert "profiler_rules.plugins.missions.engine" in imported
     assert len(imported) > 30
-

@@ -59,7 +59,11 @@ def test_both_stored_shapes_and_a_missing_result_row_read_as_results(dispatcher)
     gaps = {pk: report.engines["recipes"].output.gaps for pk, report in reports.items()}
     assert {gap.category for gap in gaps[documented.pk]} >= {"networking", "web", "technical_exposure"}
     assert {gap.category for gap in gaps[native.pk]} >= {"networking", "security"}  # 0/1 and 2/4 are below 60
-    assert results[bare.pk]["scores"] == {"overall": None, "aptitude": results[bare.pk]["scores"]["aptitude"], "behavioral": None}
+    assert results[bare.pk]["scores"] == {
+        "overall": None,
+        "aptitude": results[bare.pk]["scores"]["aptitude"],
+        "behavioral": None,
+    }
     assert reports[native.pk].engines["missions"].output.max_difficulty == 4  # " Elite " trimmed
 
 

@@ -126,7 +126,9 @@ def session(
     made = ProfilerSession.objects.create(user=learner, status=status, is_locked=status == "locked", **values)
     if with_result:
         ProfilerResult.objects.create(
-            session=made, user=learner, **{**(DOCUMENTED_RESULT if shape == "documented" else NATIVE_RESULT), **(result or {})}
+            session=made,
+            user=learner,
+            **{**(DOCUMENTED_RESULT if shape == "documented" else NATIVE_RESULT), **(result or {})},
         )
     for value in identity_values:
         question = ProfilerQuestion.objects.create(

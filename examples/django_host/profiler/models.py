@@ -13,8 +13,14 @@ class ProfilerSession(models.Model):
     STATUSES = [
         (name, name)
         for name in (
-            "started", "in_progress", "aptitude_complete", "behavioral_complete",
-            "current_self_complete", "future_you_complete", "finished", "locked",
+            "started",
+            "in_progress",
+            "aptitude_complete",
+            "behavioral_complete",
+            "current_self_complete",
+            "future_you_complete",
+            "finished",
+            "locked",
         )
     ]
     DIFFICULTIES = [(name, name) for name in ("novice", "beginner", "intermediate", "advanced", "elite")]

@@ -100,7 +100,13 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     "mentor_assignment": {"mentor": "mentor", "mentee": "mentee", "status": "status"},
     "track": {"key": "key", "director": "director"},
     "cohort": {"track": "track", "name": "name"},
-    "user_role": {"user": "user", "role": "role__name", "scope": "scope", "scope_ref": "scope_ref", "active": "is_active"},
+    "user_role": {
+        "user": "user",
+        "role": "role__name",
+        "scope": "scope",
+        "scope_ref": "scope_ref",
+        "active": "is_active",
+    },
 }
 
 DEFAULTS: dict[str, Any] = {

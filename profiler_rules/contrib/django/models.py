@@ -31,7 +31,6 @@ class ProfilerDecision(models.Model):
         return f"{self.engine} for session {self.session_id}: {self.status}"
 
 
-
 class ReevaluationRun(models.Model):
     """How far one ``manage.py profiler_rules reevaluate`` got, so that an interrupted run resumes.
 

@@ -68,8 +68,10 @@ class ResultSource:
             F(f("session", "started_at")).desc(nulls_last=True),
             "-pk",
         ]
-        return self._sessions().filter(**{f"{f('session', 'status')}__in": self.config["COMPLETE_STATUSES"]}).order_by(
-            *ordering
+        return (
+            self._sessions()
+            .filter(**{f"{f('session', 'status')}__in": self.config["COMPLETE_STATUSES"]})
+            .order_by(*ordering)
         )
 
     def _sessions(self) -> QuerySet[Any]:
@@ -242,7 +244,9 @@ class ResultSource:
         answer = self.config.model("answer")
         session, category = self._f("answer", "session"), self._f("answer", "category")
         rows = (
-            answer._default_manager.filter(**{f"{session}__in": session_pks, category: self.config["IDENTITY_CATEGORY"]})
+            answer._default_manager.filter(
+                **{f"{session}__in": session_pks, category: self.config["IDENTITY_CATEGORY"]}
+            )
             .order_by("pk")
             .values_list(f"{session}_id" if "__" not in session else session, self._f("answer", "answer"))
         )

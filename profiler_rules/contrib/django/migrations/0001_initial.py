@@ -4,31 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ProfilerDecision',
+            name="ProfilerDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_id', models.CharField(max_length=64)),
-                ('learner_id', models.CharField(db_index=True, max_length=64)),
-                ('engine', models.CharField(max_length=100)),
-                ('status', models.CharField(max_length=10)),
-                ('output', models.JSONField(blank=True, null=True)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True, null=True)),
-                ('ruleset_digest', models.CharField(max_length=80)),
-                ('ruleset_version', models.CharField(blank=True, max_length=200, null=True)),
-                ('decided_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_id", models.CharField(max_length=64)),
+                ("learner_id", models.CharField(db_index=True, max_length=64)),
+                ("engine", models.CharField(max_length=100)),
+                ("status", models.CharField(max_length=10)),
+                ("output", models.JSONField(blank=True, null=True)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True, null=True)),
+                ("ruleset_digest", models.CharField(max_length=80)),
+                ("ruleset_version", models.CharField(blank=True, max_length=200, null=True)),
+                ("decided_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['learner_id', 'engine'], name='profiler_decision_learner')],
-                'constraints': [models.UniqueConstraint(fields=('session_id', 'engine'), name='profiler_decision_per_engine')],
+                "indexes": [models.Index(fields=["learner_id", "engine"], name="profiler_decision_learner")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("session_id", "engine"), name="profiler_decision_per_engine")
+                ],
             },
         ),
     ]

@@ -4,23 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiler_rules', '0001_initial'),
+        ("profiler_rules", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReevaluationRun',
+            name="ReevaluationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ruleset_digest', models.CharField(max_length=80)),
-                ('engines', models.CharField(blank=True, max_length=500)),
-                ('last_user_pk', models.CharField(blank=True, max_length=64, null=True)),
-                ('learners_done', models.PositiveIntegerField(default=0)),
-                ('started_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ruleset_digest", models.CharField(max_length=80)),
+                ("engines", models.CharField(blank=True, max_length=500)),
+                ("last_user_pk", models.CharField(blank=True, max_length=64, null=True)),
+                ("learners_done", models.PositiveIntegerField(default=0)),
+                ("started_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

@@ -157,6 +157,14 @@ class AppSettings:
         """The host's field (or ``__`` path) that holds ``name`` on the model of ``model``."""
         return self.values["FIELDS"][model][name]
 
+    def user_key(self, user: Model) -> str:
+        """The id of ``user`` as the rules see it (``USER_ID``: the pk or ``uuid_id``, as text)."""
+        return str(user.pk if self.values["USER_ID"] == "pk" else getattr(user, self.values["USER_ID"]))
+
+    def user_key_lookup(self, relation: str) -> str:
+        """The lookup reading, through the foreign key ``relation`` to a user, the id the rules see."""
+        return f"{relation}_id" if self.values["USER_ID"] == "pk" else f"{relation}__{self.values['USER_ID']}"
+
     def dotted(self, key: str) -> Callable[..., Any]:
         """The object a dotted-path setting names."""
         return import_string(self.values[key])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Model, QuerySet
 
 from .conf import AppSettings, app_settings
@@ -51,14 +52,9 @@ class ResultSource:
     def _f(self, model: str, name: str) -> str:
         return self.config.field(model, name)
 
-    @cached_property
-    def _user_id_path(self) -> str:
-        user = self._f("session", "user")
-        return f"{user}_id" if self.config["USER_ID"] == "pk" else f"{user}__{self.config['USER_ID']}"
-
     def user_key(self, user: Model) -> str:
         """The id of ``user`` as the rules see it."""
-        return str(user.pk if self.config["USER_ID"] == "pk" else getattr(user, self.config["USER_ID"]))
+        return self.config.user_key(user)
 
     def complete_sessions(self) -> QuerySet[Any]:
         """Every complete session, latest first per learner, with its result row and user joined."""
@@ -177,17 +173,14 @@ class ResultSource:
             return None
         return getattr(row, self._f(model, name), None)
 
-    def _result_row(self, session: Model) -> Model | None:
+    def result_row(self, session: Model) -> Model | None:
+        """The result row of a session this source read (joined: no query), or ``None`` without one."""
         if self._result_accessor is None:
             return None
-        return getattr(session, self._result_accessor, None) if self._has_result(session) else None
-
-    def _has_result(self, session: Model) -> bool:
         try:
-            getattr(session, self._result_accessor or "")
-        except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist: a session without its result row
-            return False
-        return True
+            return getattr(session, self._result_accessor)
+        except ObjectDoesNotExist:  # a session without its result row, as the platform has
+            return None
 
     def _result(
         self,
@@ -197,7 +190,7 @@ class ResultSource:
         enrollments: Iterable[tuple[str, str | None]],
         tracks: Mapping[Any, str],
     ) -> dict[str, Any]:
-        row = self._result_row(session)
+        row = self.result_row(session)
         value = self._value
         track_id = value(session, "session", "recommended_track_id")
         responses = value(session, "session", "behavioral_responses") or {}

@@ -40,7 +40,7 @@ class ViewerSource:
 
     def user_key(self, user: Model) -> str:
         """The id of ``user`` as the rules see it (``USER_ID``)."""
-        return str(user.pk if self.config["USER_ID"] == "pk" else getattr(user, self.config["USER_ID"]))
+        return self.config.user_key(user)
 
     def _roles(self, user: Model) -> tuple[set[str], list[tuple[str, str, str]]]:
         renamed = self.config["ROLES"]
@@ -88,7 +88,7 @@ class ViewerSource:
         f = self._f
         model = self.config.model("mentor_assignment")
         mentee = f("mentor_assignment", "mentee")
-        key = f"{mentee}_id" if self.config["USER_ID"] == "pk" else f"{mentee}__{self.config['USER_ID']}"
+        key = self.config.user_key_lookup(mentee)
         return model._default_manager.filter(
             **{f("mentor_assignment", "mentor"): user, f("mentor_assignment", "status"): self.config["ACTIVE_STATUS"]}
         ).values_list(key, flat=True)

@@ -380,7 +380,7 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
 
 def _mentee_body(mentee: Model, learner: Learner, view: dict[str, Any], config: AppSettings) -> dict[str, Any]:
     row = learner.session
-    stored = result_source()._result_row(row)  # joined when the source read the session: no query
+    stored = result_source().result_row(row)
     track_id = _field(row, config, "session", "recommended_track_id")
     email = getattr(mentee, get_user_model().get_email_field_name(), None)
     anti_cheat = view.get("anti_cheat")
@@ -445,7 +445,7 @@ def _roster(config: AppSettings, **scope: Any) -> _Roster:
     one query, with the learner's name and email."""
     f = config.field
     user, cohort = f("enrollment", "user"), f("enrollment", "cohort")
-    key = f"{user}_id" if config["USER_ID"] == "pk" else f"{user}__{config['USER_ID']}"
+    key = config.user_key_lookup(user)
     person = _person_fields(user)
     rows = (
         config.model("enrollment")

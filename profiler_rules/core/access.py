@@ -57,6 +57,14 @@ class Subject:
         return " or ".join(str(cohort) for cohort in cohorts if cohort is not None) or "None"
 
 
+VIEWER_FIELDS: dict[str, str] = {
+    "assigned_mentee": "mentee_ids",
+    "assigned_coachee": "coachee_ids",
+    "own_cohort": "cohort_ids",
+    "own_sponsor": "sponsor_ids",
+}
+"""The viewer's field each relation reads (``self`` reads only the viewer's ``user_id``)."""
+
 _RELATIONS: dict[str, tuple[str, Callable[[Viewer, Subject], bool]]] = {
     "self": (
         "is the learner",
@@ -144,6 +152,16 @@ class AccessPolicy:
     @property
     def views(self) -> tuple[str, ...]:
         return tuple(self._views)
+
+    def viewer_fields(self, *views: str) -> frozenset[str]:
+        """The viewer's relation fields (``mentee_ids``, ...) the grants of ``views`` read: a host fills
+        only those (each may cost it a query)."""
+        return frozenset(
+            VIEWER_FIELDS[grant.relation]
+            for view in views
+            for grant in self._views.get(view, ())
+            if grant.relation in VIEWER_FIELDS
+        )
 
     @property
     def rules(self) -> Rules[AccessRules]:

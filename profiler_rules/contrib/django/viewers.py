@@ -17,9 +17,12 @@ from typing import Any
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
+from profiler_rules.core.access import VIEWER_FIELDS
+
 from .conf import AppSettings, app_settings
 
-RELATIONS = ("mentee_ids", "coachee_ids", "cohort_ids", "sponsor_ids")
+RELATIONS = tuple(VIEWER_FIELDS.values())
+"""Every relation a viewer may carry; the access rules read each through one of their relations."""
 
 
 class ViewerSource:

@@ -52,13 +52,6 @@ COMPLETE_PROFILER_MATCHES = "Complete profiler to get talent matches"
 NO_VALUE_STATEMENT = "Value statement not found. Please complete profiler first."
 NO_PROFILER_RESULTS = "No profiler results found"
 
-# Which viewer relation each access-rule relation reads ("self" needs only the viewer's id).
-_RELATION_FIELDS = {
-    "assigned_mentee": "mentee_ids",
-    "assigned_coachee": "coachee_ids",
-    "own_cohort": "cohort_ids",
-    "own_sponsor": "sponsor_ids",
-}
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 LARGEST_KEY = 2**63 - 1
 """The largest integer primary key a database holds (a signed 64-bit integer)."""
@@ -131,13 +124,7 @@ def _answer(report: DispatchReport | AggregateReport, engine: str) -> EngineRepo
 
 def _viewer(request: HttpRequest, dispatcher: Dispatcher, *views: str) -> dict[str, Any] | None:
     """The user as a viewer, with only the relations the access rules of ``views`` read."""
-    grants = dispatcher.ruleset.access.rules.settings.root
-    relations = {
-        _RELATION_FIELDS[grant.relation]
-        for view in views
-        for grant in grants.get(view, ())
-        if grant.relation in _RELATION_FIELDS
-    }
+    relations = dispatcher.ruleset.access.viewer_fields(*views)
     return viewer_source().viewer(request.user, relations=sorted(relations))
 
 

@@ -1,5 +1,5 @@
 """``python -m profiler_rules`` is the ``profiler-rules`` command."""
 
-from profiler_rules.core.cli import main
+from profiler_rules.cli import main
 
 raise SystemExit(main())

@@ -119,7 +119,7 @@ def profiler_rules_dispatcher() -> Callable[..., Dispatcher]:
 def profiler_rules_dir(tmp_path: Path) -> Callable[..., Path]:
     """Write the default rules, their tests and schemas into a temporary directory, and return it:
     ``profiler_rules_dir(plugins=(my_plugin,))`` includes a plugin's own engine and rule file."""
-    from profiler_rules.core.authoring import init_rules
+    from profiler_rules.authoring import init_rules
     from profiler_rules.core.plugins import discover_plugins
 
     def write(plugins: Iterable[object] = (), entry_points: bool = False) -> Path:

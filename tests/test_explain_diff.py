@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from profiler_rules import Dispatcher
-from profiler_rules.core.cli.results import explanation_text
-from profiler_rules.core.impact import decisions, describe
+from profiler_rules.cli.results import explanation_text
+from profiler_rules.impact import decisions, describe
 
 from .conftest import EXAMPLES, PACKAGED_RULES, edit, line_of, run_cli
 
@@ -95,7 +95,7 @@ def test_diff_counts_invalid_lines_and_exits_1(tmp_path: Path) -> None:
 def peak_kib(source: Path, base: Path) -> int:
     script = (
         "import resource, sys, io, contextlib\n"
-        "from profiler_rules.core.cli import main\n"
+        "from profiler_rules.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['diff', '--base', sys.argv[2], sys.argv[1], '--format', 'json'])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

@@ -371,7 +371,7 @@ def test_workers_that_can_not_serve_the_same_rules_raise_a_plain_error(
     rules_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     from profiler_rules import Dispatcher, ProfilerRulesError
-    from profiler_rules.core.batch import dispatch_lines
+    from profiler_rules.batch import dispatch_lines
 
     dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
     (rules_dir / "ruleset.yaml").write_text("version: 2.0.0\n", encoding="utf-8")  # changed since

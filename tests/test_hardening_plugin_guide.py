@@ -459,7 +459,7 @@ def test_one_entry_point_form_everywhere() -> None:
 
 def test_init_points_a_plugins_rule_file_at_the_schema_it_writes(site: Path, tmp_path: Path) -> None:
     install_plugin(site, "badges_engine", entry_point="badges")
-    from profiler_rules.core.authoring import init_rules
+    from profiler_rules.authoring import init_rules
     from profiler_rules.core.plugins import discover_plugins
 
     target = tmp_path / "my-rules"

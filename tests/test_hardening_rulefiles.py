@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from profiler_rules import Dispatcher, RulesError
-from profiler_rules.core.cli.rulefiles import _junit
+from profiler_rules.cli.rulefiles import _junit
 from profiler_rules.core.errors import RulesDirectoryError
 from profiler_rules.core.rules import schema_problems
 from profiler_rules.core.ruletests import CaseResult, SuiteResult

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from profiler_rules import Dispatcher
-from profiler_rules.core.cli import _parser
+from profiler_rules.cli import _parser
 
 from .conftest import EXAMPLES
 

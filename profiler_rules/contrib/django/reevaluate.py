@@ -13,7 +13,7 @@ So a run stopped anywhere (Ctrl-C, SIGTERM, ``--max-learners``) resumes after th
 wrote, when run again under the same rules and engines; other rules, or ``--restart``, start over.
 A dry run reads and compares everything and writes nothing, not even its progress. The queries are a
 fixed number per chunk and the memory does not grow with the number of learners: the impact summary
-keeps counts and a few examples (:mod:`profiler_rules.core.impact`).
+keeps counts and a few examples (:mod:`profiler_rules.impact`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from profiler_rules import Dispatcher, InvalidInputError
-from profiler_rules.core.cli.common import EXIT_USAGE, build_dispatcher, interruptions_caught, uninterrupted, visible
-from profiler_rules.core.cli.common import CommandError as CliError
-from profiler_rules.core.cli.results import print_changes
-from profiler_rules.core.impact import LISTED_INVALID, EngineImpact, Impact, compare_answers
+from profiler_rules.cli.common import EXIT_USAGE, build_dispatcher, interruptions_caught, uninterrupted, visible
+from profiler_rules.cli.common import CommandError as CliError
+from profiler_rules.cli.results import print_changes
+from profiler_rules.impact import LISTED_INVALID, EngineImpact, Impact, compare_answers
 
 from .conf import app_settings
 from .decisions import Decided, decide, stored_decisions, unchanged, write_decisions

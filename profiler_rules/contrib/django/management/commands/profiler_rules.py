@@ -20,9 +20,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from profiler_rules.cli.common import EXIT_OK
+from profiler_rules.cli.common import CommandError as CliError
 from profiler_rules.contrib.django.conf import app_settings
-from profiler_rules.core.cli.common import EXIT_OK
-from profiler_rules.core.cli.common import CommandError as CliError
 
 NAME = "profiler_rules"
 
@@ -91,14 +91,14 @@ class Command(BaseCommand):
     # -- the subcommands --------------------------------------------------------------------------
 
     def handle_check(self, *, format: str, **_: Any) -> None:
-        from profiler_rules.core.cli.rulefiles import run_check
+        from profiler_rules.cli.rulefiles import run_check
 
         code = self.run_cli(run_check, format=format)
         if code != EXIT_OK:
             raise Findings(f"the rules at {self.rules_name} have problems", returncode=code)
 
     def handle_test(self, *, format: str, k: str | None, coverage: bool, **_: Any) -> None:
-        from profiler_rules.core.cli.rulefiles import run_test
+        from profiler_rules.cli.rulefiles import run_test
 
         code = self.run_cli(run_test, format=format, k=k, coverage=coverage)
         if code != EXIT_OK:

@@ -24,13 +24,13 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..ruletests import SuiteResult
+    from ..core.ruletests import SuiteResult
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..errors import RulesDirectoryError, RulesError
-    from ..plugins import discover_plugins
-    from ..rules import load_ruleset, rules_directory
+    from ..core.errors import RulesDirectoryError, RulesError
+    from ..core.plugins import discover_plugins
+    from ..core.rules import load_ruleset, rules_directory
 
     registry = discover_plugins()
     warn(registry.problems)
@@ -70,7 +70,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from ..errors import RulesError
+    from ..core.errors import RulesError
 
     dispatcher = build_dispatcher(args.rules, args.strict)
     try:
@@ -186,8 +186,8 @@ def _junit(suite: SuiteResult) -> str:
 
 def run_schema(args: argparse.Namespace) -> int:
     from ..authoring import all_schemas, write_schemas
-    from ..errors import ProfilerRulesError
-    from ..plugins import discover_plugins
+    from ..core.errors import ProfilerRulesError
+    from ..core.plugins import discover_plugins
 
     registry = discover_plugins()
     if args.write is not None:
@@ -212,8 +212,8 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     from ..authoring import init_engine, init_rules
-    from ..errors import ProfilerRulesError
-    from ..plugins import discover_plugins
+    from ..core.errors import ProfilerRulesError
+    from ..core.plugins import discover_plugins
 
     registry = discover_plugins()
     warn(registry.problems)
@@ -237,7 +237,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_plugins(args: argparse.Namespace) -> int:
-    from ..plugins import discover_plugins
+    from ..core.plugins import discover_plugins
 
     registry = discover_plugins()
     rule_files = {item.engine.name: str(item.engine.default_rules_file) for item in registry.engines}

@@ -17,11 +17,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from .access import ACCESS_NAME, ACCESS_SCHEMA
-from .errors import ProfilerRulesError
-from .rules import MANIFEST_NAME, MANIFEST_SCHEMA, RULES_SUFFIX, LoadableEngine
-from .ruletests import TESTS_DIRECTORY, TESTS_SCHEMA, TESTS_SCHEMA_NAME
-from .yamlfile import UnreadableFile, read_bounded
+from .core.access import ACCESS_NAME, ACCESS_SCHEMA
+from .core.errors import ProfilerRulesError
+from .core.rules import MANIFEST_NAME, MANIFEST_SCHEMA, RULES_SUFFIX, LoadableEngine
+from .core.ruletests import TESTS_DIRECTORY, TESTS_SCHEMA, TESTS_SCHEMA_NAME
+from .core.yamlfile import UnreadableFile, read_bounded
 
 SCHEMAS_DIRECTORY = "schemas"
 SCHEMA_SUFFIX = ".schema.json"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import ProfilerRulesError
+from ..core.errors import ProfilerRulesError
 from .common import (
     EXAMPLE_COHORT,
     EXIT_OK,
@@ -40,8 +40,8 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..batch import Block, Progress
-    from ..dispatcher import Catalogs, Dispatcher
-    from ..models import DispatchReport, Explanation, Viewer
+    from ..core.dispatcher import Catalogs, Dispatcher
+    from ..core.models import DispatchReport, Explanation, Viewer
 
 
 def run_dispatch(args: argparse.Namespace) -> int:
@@ -87,8 +87,8 @@ def _dispatch_document(
 ) -> DispatchReport:
     """The report of the one result INPUT holds: bytes that hold no JSON object are unusable input
     (exit 2, naming the file), a result with invalid fields a finding (exit 1)."""
-    from ..errors import InvalidInputError
-    from ..jsonl import MAX_LINE_BYTES, UnreadableJSON, result_of
+    from ..core.errors import InvalidInputError
+    from ..core.jsonl import MAX_LINE_BYTES, UnreadableJSON, result_of
 
     name = source_name(source)
     try:
@@ -132,7 +132,7 @@ def _dispatch_lines(
     args: argparse.Namespace,
 ) -> int:
     from ..batch import dispatch_blocks
-    from ..jsonl import read_lines
+    from ..core.jsonl import read_lines
 
     lines = read_lines(stream)
     progress = _resumed(dispatcher, source, lines, args)
@@ -242,8 +242,8 @@ def _failure(error: BaseException) -> str:
 
 
 def run_analytics(args: argparse.Namespace) -> int:
-    from ..errors import InvalidInputError, ProfilerRulesError
-    from ..jsonl import read_lines, read_results
+    from ..core.errors import InvalidInputError, ProfilerRulesError
+    from ..core.jsonl import read_lines, read_results
 
     source = input_source(args.input, args.example, "cohort", "analytics")
     example = example_paths() if args.example else {}
@@ -272,7 +272,7 @@ def run_analytics(args: argparse.Namespace) -> int:
 
 
 def _roster(path: Any) -> list[Any] | None:
-    from ..jsonl import json_kind
+    from ..core.jsonl import json_kind
 
     roster = read_json_file(path, "--roster")
     if roster is not None and not isinstance(roster, list):
@@ -325,8 +325,8 @@ def explanation_text(because: Explanation) -> str:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    from ..core.jsonl import read_lines, read_results
     from ..impact import compare
-    from ..jsonl import read_lines, read_results
 
     source = input_source(args.input, args.example, "cohort", "diff")
     example = example_paths() if args.example else {}

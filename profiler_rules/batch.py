@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ProfilerRulesError
-from .jsonl import InvalidLine, Line, OverlongLine, read_line
-from .models import Viewer, validate_input
+from .core.errors import ProfilerRulesError
+from .core.jsonl import InvalidLine, Line, OverlongLine, read_line
+from .core.models import Viewer, validate_input
 
 if TYPE_CHECKING:
-    from .dispatcher import Catalogs, Dispatcher, DispatcherSpec
+    from .core.dispatcher import Catalogs, Dispatcher, DispatcherSpec
 
 CHUNK_LINES = 256
 CHUNKS_IN_FLIGHT_PER_WORKER = 4
@@ -214,7 +214,7 @@ _PARENT_POLL_SECONDS = 0.5
 
 
 def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs, spool: Path, parent: int) -> None:
-    from .dispatcher import Dispatcher
+    from .core.dispatcher import Dispatcher
 
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides

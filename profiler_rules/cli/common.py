@@ -15,9 +15,9 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 if TYPE_CHECKING:
-    from ..dispatcher import Catalogs, Dispatcher
-    from ..errors import InvalidInputError, RulesDirectoryError
-    from ..models import Viewer
+    from ..core.dispatcher import Catalogs, Dispatcher
+    from ..core.errors import InvalidInputError, RulesDirectoryError
+    from ..core.models import Viewer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXAMPLE_COHORT = "cohort-2026-spring"
@@ -142,8 +142,8 @@ def uninterrupted() -> _Interruptions:
 def build_dispatcher(rules: str | None, strict: bool = False) -> Dispatcher:
     """Build a dispatcher, turning rule problems into linter lines on stderr and exit code 2, and,
     with ``strict``, a plugin that failed to load into exit code 1."""
-    from ..dispatcher import Dispatcher
-    from ..errors import RulesDirectoryError, RulesError
+    from ..core.dispatcher import Dispatcher
+    from ..core.errors import RulesDirectoryError, RulesError
 
     try:
         dispatcher = Dispatcher.from_rules(rules)
@@ -171,7 +171,7 @@ def fail_if_strict(strict: bool, problems: Sequence[str]) -> None:
 
 def other_rules(dispatcher: Dispatcher, rules: str | None) -> Dispatcher:
     """The same plugins under another rules directory (for diff's base)."""
-    from ..errors import RulesDirectoryError, RulesError
+    from ..core.errors import RulesDirectoryError, RulesError
 
     try:
         return dispatcher.with_rules(rules)
@@ -249,7 +249,7 @@ def read_json_file(path: Any, option: str) -> Any:
     """The JSON of the file an option names (``--catalogs``, ``--roster``), or None without one."""
     if path is None:
         return None
-    from ..jsonl import UnreadableJSON, json_of
+    from ..core.jsonl import UnreadableJSON, json_of
 
     name = f"{option} {path}"
     try:
@@ -268,7 +268,7 @@ def input_error(error: InvalidInputError, origin: str | None = None, code: int =
 def load_catalogs(dispatcher: Dispatcher, path: Any) -> Catalogs:
     """``--catalogs`` (or the example's), validated once; a catalog no loaded engine reads is a warning
     line, printed here once for the whole run."""
-    from ..errors import InvalidInputError
+    from ..core.errors import InvalidInputError
 
     try:
         catalogs = dispatcher.prepare_catalogs(read_json_file(path, "--catalogs"))
@@ -280,9 +280,9 @@ def load_catalogs(dispatcher: Dispatcher, path: Any) -> Catalogs:
 
 def load_viewer(option: str | None, example: Any = None) -> Viewer | None:
     """``--viewer``: JSON text, or a JSON file; else the example's viewer, if any."""
-    from ..errors import InvalidInputError
-    from ..jsonl import UnreadableJSON, json_of
-    from ..models import Viewer, validate_input
+    from ..core.errors import InvalidInputError
+    from ..core.jsonl import UnreadableJSON, json_of
+    from ..core.models import Viewer, validate_input
 
     if option is None:
         origin, raw = "--viewer", read_json_file(example, "--viewer")

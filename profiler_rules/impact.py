@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsonl import InvalidLine
-from .models import ProfilerResult
+from .core.jsonl import InvalidLine
+from .core.models import ProfilerResult
 
 MAX_DISTINCT_CHANGES = 10_000
 EXAMPLES_PER_CHANGE = 3

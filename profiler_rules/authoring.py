@@ -19,7 +19,7 @@ from typing import Any
 
 from .core.access import ACCESS_NAME, ACCESS_SCHEMA
 from .core.errors import ProfilerRulesError
-from .core.rules import MANIFEST_NAME, MANIFEST_SCHEMA, RULES_SUFFIX, LoadableEngine
+from .core.ruleset import MANIFEST_NAME, MANIFEST_SCHEMA, RULES_SUFFIX, LoadableEngine
 from .core.ruletests import TESTS_DIRECTORY, TESTS_SCHEMA, TESTS_SCHEMA_NAME
 from .core.yamlfile import UnreadableFile, read_bounded
 

@@ -19,7 +19,7 @@ import pytest
 from profiler_rules import Dispatcher, RulesError
 from profiler_rules.cli.rulefiles import _junit
 from profiler_rules.core.errors import RulesDirectoryError
-from profiler_rules.core.rules import schema_problems
+from profiler_rules.core.ruleset import schema_problems
 from profiler_rules.core.ruletests import CaseResult, SuiteResult
 from profiler_rules.core.yamlfile import MAX_FILE_BYTES, MAX_PROBLEMS, parse_yaml
 
@@ -469,7 +469,7 @@ def test_a_name_that_breaks_a_naming_rule_is_told_the_rule_in_words(rules_dir: P
 
 def test_every_pattern_of_the_schemas_is_said_in_words(dispatcher: Dispatcher) -> None:
     from profiler_rules.core.access import ACCESS_SCHEMA
-    from profiler_rules.core.rules import NAMING_RULES
+    from profiler_rules.core.ruleset import NAMING_RULES
 
     def patterns(node: object) -> set[str]:
         if isinstance(node, dict):

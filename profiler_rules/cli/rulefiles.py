@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def run_check(args: argparse.Namespace) -> int:
     from ..core.errors import RulesDirectoryError, RulesError
     from ..core.plugins import discover_plugins
-    from ..core.rules import load_ruleset, rules_directory
+    from ..core.ruleset import load_ruleset, rules_directory
 
     registry = discover_plugins()
     warn(registry.problems)

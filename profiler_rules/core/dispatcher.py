@@ -42,7 +42,7 @@ from .plugins import (
     discover_plugins,
 )
 from .readonly import read_only
-from .rules import LoadableEngine, RuleSet, load_ruleset, rules_directory
+from .ruleset import LoadableEngine, RuleSet, load_ruleset, rules_directory
 from .ruletests import (
     TESTS_DIRECTORY,
     SuiteResult,

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from . import hookspecs
 from .engine import Engine
 from .faults import PASSED_THROUGH, describe
-from .rules import LoadableEngine
+from .ruleset import LoadableEngine
 
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"

@@ -58,7 +58,7 @@ from .engine import Rules
 from .models import FrozenDict
 
 if TYPE_CHECKING:
-    from .rules import RuleSet
+    from .ruleset import RuleSet
 
 T = TypeVar("T")
 

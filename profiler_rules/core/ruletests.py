@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from .errors import Problem, ProfilerRulesError, RulesError
-from .rules import RuleFileValidator, schema_problems
+from .ruleset import RuleFileValidator, schema_problems
 from .yamlfile import JsonPath, UnreadableFile, YamlDocument, format_path, read_bounded, read_yaml_file, shown
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .engine import Rules
     from .models import Explanation
-    from .rules import RuleSet
+    from .ruleset import RuleSet
 
 TESTS_DIRECTORY = "tests"
 TESTS_SCHEMA_NAME = "tests"

@@ -354,7 +354,7 @@ def check_rules(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> lis
     """The configured rules, loaded as the dispatcher loads them: one message per problem, at file:line:col."""
     from profiler_rules.core.errors import RulesDirectoryError, RulesError
     from profiler_rules.core.plugins import discover_plugins
-    from profiler_rules.core.rules import load_ruleset, rules_directory
+    from profiler_rules.core.ruleset import load_ruleset, rules_directory
 
     if not _ours(app_configs):
         return []

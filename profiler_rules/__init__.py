@@ -58,8 +58,8 @@ _HOMES = {
     "Context": "engine",
     "Engine": "engine",
     "Outcome": "engine",
-    "Rules": "engine",
-    "RuleViolation": "engine",
+    "Rules": "rulefile",
+    "RuleViolation": "rulefile",
     "FieldError": "errors",
     "InvalidInputError": "errors",
     "PluginLoadError": "errors",
@@ -98,7 +98,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .core.access import AccessDecision, Subject
     from .core.dispatcher import Catalogs, Dispatcher
-    from .core.engine import Context, Engine, Outcome, Rules, RuleViolation
+    from .core.engine import Context, Engine, Outcome
     from .core.errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
     from .core.hookspecs import hookimpl
     from .core.models import (
@@ -116,3 +116,4 @@ if TYPE_CHECKING:
         name_key,
         percentage_of,
     )
+    from .core.rulefile import Rules, RuleViolation

@@ -15,8 +15,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
-from .engine import Rules, RuleViolation
 from .models import MAX_ROLE, PROTECTED_FIELDS, USUAL_ROLES, Explanation, ProfilerResult, Role, Viewer
+from .rulefile import Rules, RuleViolation
 
 Relation = Literal["self", "assigned_mentee", "assigned_coachee", "own_cohort", "own_sponsor"]
 

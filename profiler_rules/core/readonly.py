@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -39,7 +39,6 @@ from functools import cached_property
 from inspect import getattr_static
 from types import UnionType
 from typing import (
-    TYPE_CHECKING,
     Annotated,
     Any,
     Literal,
@@ -54,11 +53,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from .engine import Rules
 from .models import FrozenDict
-
-if TYPE_CHECKING:
-    from .ruleset import RuleSet
+from .rulefile import Rules
 
 T = TypeVar("T")
 
@@ -123,16 +119,16 @@ def read_only(value: T) -> T:
     return _Freezer()(value)
 
 
-def read_only_ruleset(ruleset: RuleSet) -> RuleSet:
-    """The rule set with every engine's rules and the access policy made read-only, in one pass.
+def read_only_rules(rules: Mapping[str, Rules[Any]], access: T) -> tuple[Mapping[str, Rules[Any]], T]:
+    """A rule set's parts, every engine's rules and the access policy, made read-only in one pass.
 
     Each engine's :class:`Rules` keeps its own cache of cited rules, which is not the rules' content.
     The access policy is a plain object; it and the objects it holds are made read-only too.
     """
     freezer = _Freezer()
-    rules = freezer(ruleset.rules)
+    frozen = freezer(rules)
     freezer.objects = True
-    return dataclasses.replace(ruleset, rules=rules, access=freezer(ruleset.access))
+    return frozen, freezer(access)
 
 
 class _Freezer:

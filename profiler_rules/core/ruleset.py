@@ -24,11 +24,12 @@ import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from .access import ACCESS_NAME, ACCESS_SCHEMA, AccessPolicy, AccessRules
-from .engine import Engine, Rules, RuleViolation
+from .engine import Engine
 from .errors import Problem, RulesDirectoryError, RulesError
 from .faults import PASSED_THROUGH, describe
 from .models import RulesetStamp
-from .readonly import read_only_ruleset
+from .readonly import read_only_rules
+from .rulefile import Rules, RuleViolation
 from .yamlfile import (
     MAX_PROBLEMS,
     JsonPath,
@@ -265,16 +266,19 @@ def load_ruleset(
     if problems:
         raise RulesError(sorted(problems, key=_problem_order))
     manifest = loaded[MANIFEST_NAME].settings if MANIFEST_NAME in loaded else _Manifest()
-    ruleset = RuleSet(
-        rules={item.engine.name: loaded[item.engine.name] for item in engines},
-        access=AccessPolicy(loaded[ACCESS_NAME]),
+    # Read-only once, here: every dispatch under the rule set shares them, engines can not change them.
+    rules, access = read_only_rules(
+        {item.engine.name: loaded[item.engine.name] for item in engines}, AccessPolicy(loaded[ACCESS_NAME])
+    )
+    return RuleSet(
+        rules=rules,
+        access=access,
         digest=f"sha256:{digest.hexdigest()}",
         version=manifest.version,
         directory=None if directory is None else str(directory),
         warnings=(*notices, *_unused_views(loaded[ACCESS_NAME], engines)),
         defaults=tuple(sorted(defaults)),
     )
-    return read_only_ruleset(ruleset)  # once, here: every dispatch under it shares it, engines can not change it
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:

@@ -29,8 +29,8 @@ from .yamlfile import JsonPath, UnreadableFile, YamlDocument, format_path, read_
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
-    from .engine import Rules
     from .models import Explanation
+    from .rulefile import Rules
     from .ruleset import RuleSet
 
 TESTS_DIRECTORY = "tests"

@@ -66,7 +66,7 @@ class RuleCaseItem(pytest.Item):
     def runtest(self) -> None:
         from profiler_rules.core.ruletests import run_case
 
-        outcome = run_case(self.dispatcher, self.case)
+        outcome = run_case(self.dispatcher.dispatching(), self.case)
         if outcome.skipped is not None:
             pytest.skip(outcome.skipped)
         if not outcome.passed:

@@ -257,7 +257,7 @@ def test_the_packaged_rule_tests_assert_statements_for_answers_with_and_without_
         texts = [answers[name].strip() for name in ("why_cyber", "what_achieve") if answers.get(name, "").strip()]
         if texts and summary:
             endings.update(text.endswith((".", "!", "?")) for text in texts)
-            assert run_case(dispatcher, case).passed, case.name
+            assert run_case(dispatcher.dispatching(), case).passed, case.name
             assert re.search(r"[^.!?] My goal", summary) is None, f"{case.name}: a run-on sentence"
     assert endings == {True, False}
 

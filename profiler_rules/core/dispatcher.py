@@ -1,28 +1,32 @@
-"""The dispatcher: one profiler result in, every engine's answer out, under one rule set."""
+"""The dispatcher: one profiler result in, every engine's answer out, under one rule set.
+
+This module builds a dispatcher and dispatches; the rest of what a dispatcher offers is done by the
+module of each concern, which it calls: catalogs (:mod:`.catalogs`), answers over many results
+(:mod:`.aggregate`), rule tests (:mod:`.ruletests`) and reloading and watching (:mod:`.reload`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
 import os
-import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from .aggregate import aggregate
+from .catalogs import NO_CATALOGS, Catalogs, catalog_readers
 from .engine import Context, Outcome
-from .errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
+from .errors import FieldError, InvalidInputError, PluginLoadError, ProfilerRulesError
 from .faults import PASSED_THROUGH, describe, log_failure
-from .jsonl import InvalidLine
 from .models import (
     AggregateReport,
     DispatchReport,
@@ -30,6 +34,7 @@ from .models import (
     Explanation,
     ProfilerResult,
     Viewer,
+    answer_problem,
     field_errors,
     field_name,
     validate_input,
@@ -41,10 +46,10 @@ from .plugins import (
     PluginRegistry,
     discover_plugins,
 )
-from .readonly import read_only
+from .reload import DispatcherStatus, Reloader, ReloadResult
 from .ruleset import LoadableEngine, RuleSet, load_ruleset, rules_directory
 from .ruletests import (
-    TESTS_DIRECTORY,
+    Dispatching,
     SuiteResult,
     Uncovered,
     find_test_files,
@@ -53,68 +58,10 @@ from .ruletests import (
     uncovered,
     unloaded_engines,
 )
-from .watch import Location, RulesWatcher, WatcherStatus
+from .running import IN_DISPATCH
+from .watch import RulesWatcher
 
 logger = logging.getLogger("profiler_rules")
-
-_IN_DISPATCH: ContextVar[bool] = ContextVar("profiler_rules_in_dispatch", default=False)
-"""Set while engines run, so that :meth:`Dispatcher.reload` called by one refuses rather than waits
-for itself. A context variable: one set and one reset per dispatch, the only cost on its path."""
-
-
-@dataclass(frozen=True, slots=True)
-class Catalogs:
-    """Catalogs validated once by :meth:`Dispatcher.prepare_catalogs`, to pass to many dispatches.
-
-    ``ignored`` names the catalogs given that no loaded engine reads (their engine's plugin is disabled,
-    say), and ``warnings`` says so in words, one line each; those catalogs are left out of ``items``.
-
-    Read-only, items and all, from the moment they are made: every dispatch they are passed to shares
-    them, so no engine may change what the next one reads.
-    """
-
-    items: Mapping[str, tuple[Any, ...]]
-    ignored: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "items", read_only(self.items))
-
-
-class DispatcherStatus(BaseModel):
-    """What a dispatcher serves now, and how its last reload went."""
-
-    model_config = ConfigDict(frozen=True)
-
-    digest: str
-    version: str | None
-    directory: str | None
-    loaded_at: datetime
-    last_attempt_at: datetime
-    last_error: tuple[str, ...] = ()
-    watcher: WatcherStatus | None = None
-    """What the watcher started by :meth:`Dispatcher.watch` is doing; ``None`` when none was started."""
-
-    @classmethod
-    def serving(cls, ruleset: RuleSet, since: datetime) -> DispatcherStatus:
-        """The status of a rule set that has just started serving, with no error."""
-        return cls(
-            digest=ruleset.digest,
-            version=ruleset.version,
-            directory=ruleset.directory,
-            loaded_at=since,
-            last_attempt_at=since,
-        )
-
-
-class ReloadResult(BaseModel):
-    """The outcome of :meth:`Dispatcher.reload`: whether the new rules serve now, and if not, why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    digest: str
-    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +99,19 @@ class Dispatcher:
         self._engines: tuple[LoadableEngine, ...] = registry.engines
         self._ruleset = ruleset
         self._directory = directory
-        self._catalog_readers = _catalog_readers(registry.engines)
+        self._catalog_readers = catalog_readers(registry.engines)
         self._by_name = {item.engine.name: item for item in registry.engines}
         self._selections: dict[tuple[Any, ...], tuple[LoadableEngine, ...]] = {}
         self._owners = {engine: info.name for info in registry.plugins for engine in info.engines}
         self._unloaded_plugins = tuple(sorted(info.name for info in registry.plugins if info.status != "loaded"))
-        self._reloading = threading.Lock()
-        self._status = DispatcherStatus.serving(ruleset, datetime.now(UTC))
-        self._watcher: RulesWatcher | None = None
-        # Rules loaded with rule tests must be replaced by rules that pass theirs: see reload().
-        self._tests_expected = _has_rule_tests(self._tests_directory())
+        self._reloader = Reloader(
+            directory,
+            self._tests_directory(),
+            ruleset,
+            load=self._load_rules,
+            test=lambda candidate: self.test_rules(ruleset=candidate),
+            serve=self._serve,
+        )
 
     @classmethod
     def from_rules(
@@ -294,7 +244,7 @@ class Dispatcher:
         if isinstance(catalogs, Catalogs):
             return catalogs
         if catalogs is None:
-            return _NO_CATALOGS
+            return NO_CATALOGS
         if not isinstance(catalogs, Mapping):
             raise InvalidInputError(
                 "catalogs", [FieldError("", "catalogs must be a mapping of name to a list of items")]
@@ -416,13 +366,13 @@ class Dispatcher:
             ruleset.rules,
             ruleset.access,
         )
-        entered = _IN_DISPATCH.set(True)
+        entered = IN_DISPATCH.set(True)
         try:
             engines = {
                 item.engine.name: self._run(item, checked, ruleset, context) for item in selected or self._engines
             }
         finally:
-            _IN_DISPATCH.reset(entered)
+            IN_DISPATCH.reset(entered)
         report = {"session_id": checked.session_id, "user_id": checked.user_id, "ruleset": ruleset.stamp}
         if checked.behavioral_profile.left_out:
             report["warnings"] = checked.input_warnings(ruleset.access.protected)
@@ -461,7 +411,7 @@ class Dispatcher:
         except PASSED_THROUGH:
             raise
         except BaseException as error:  # noqa: BLE001 - the engine's answer, made its error
-            problem = str(error) if isinstance(error, PydanticSerializationError) else _problem_of(error)
+            problem = str(error) if isinstance(error, PydanticSerializationError) else answer_problem(error)
             logger.error("%s answered with what can not be written as JSON: %s", self._who(engine), problem)
             return EngineReport(
                 status="error", error=f"{self._who(engine)} answered with what can not be written as JSON: {problem}"
@@ -471,9 +421,7 @@ class Dispatcher:
     def status(self) -> DispatcherStatus:
         """The rule set serving now (digest, version, when it was loaded), the last reload's error, and
         what the watcher is doing, if one was started."""
-        if self._watcher is None:
-            return self._status
-        return self._status.model_copy(update={"watcher": self._watcher.status()})
+        return self._reloader.status()
 
     def test_rules(self, *, select: str | None = None, ruleset: RuleSet | None = None) -> SuiteResult:
         """Run the rule tests beside the rules (``tests/*.yaml`` of the rules directory).
@@ -485,7 +433,22 @@ class Dispatcher:
         cases = load_cases(find_test_files(self._tests_directory()), self.engines, unloaded_engines(self))
         if select:
             cases = [case for case in cases if select.casefold() in case.name.casefold()]
-        return run_cases(self, cases, ruleset)
+        return run_cases(self.dispatching(ruleset), cases)
+
+    def dispatching(self, ruleset: RuleSet | None = None) -> Dispatching:
+        """This dispatcher's answers under ``ruleset`` (by default the one serving now), for rule tests:
+        what they run on, and all they see of it."""
+        pinned = self._ruleset if ruleset is None else ruleset
+        return Dispatching(
+            engines=self.engines,
+            unloaded=unloaded_engines(self),
+            dispatch=lambda result, viewer, catalogs: self.to_json(
+                self._dispatch_under(pinned, result, viewer, catalogs)
+            ),
+            aggregate=lambda engine, results, viewer, query: self._aggregate_under(
+                pinned, engine, results, viewer, query
+            ),
+        )
 
     def untested_rules(self, suite: SuiteResult) -> list[Uncovered]:
         """The rules (of the engines and the access rules) that no case of ``suite`` exercised."""
@@ -518,66 +481,17 @@ class Dispatcher:
         reload runs the rule tests), it returns a failed result at once and changes nothing: it would
         otherwise wait for itself.
         """
-        if _IN_DISPATCH.get():
-            logger.warning("%s", _REENTRANT_RELOAD)
-            return ReloadResult(ok=False, digest=self._ruleset.digest, problems=(_REENTRANT_RELOAD,))
-        with self._reloading:
-            attempt = datetime.now(UTC)
-            candidate, problems, tested = self._vet_candidate()
-            if candidate is None:
-                self._status = self._status.model_copy(update={"last_attempt_at": attempt, "last_error": problems})
-                logger.warning("rules reload failed; %s keeps serving: %s", self._ruleset.digest, "; ".join(problems))
-                return ReloadResult(ok=False, digest=self._ruleset.digest, problems=problems)
-            self._ruleset = candidate  # the one reference every dispatch reads: swapped whole
-            self._tests_expected = tested
-            self._status = DispatcherStatus.serving(candidate, attempt)
-            return ReloadResult(ok=True, digest=candidate.digest)
+        return self._reloader.reload()
 
-    def _vet_candidate(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
-        """The rules loaded afresh and tested from one directory: the new rule set (or nothing), why
-        not, and whether it came with rule tests."""
-        for _ in range(_READ_ATTEMPTS):
-            before = self._location()
-            vetted = self._load_and_test()
-            if self._location() == before:
-                return vetted
-        problem = f"{self._directory}: the rules directory kept changing while it was read; nothing was swapped in"
-        return None, (problem,), False
+    def _load_rules(self) -> RuleSet:
+        """The rules of this dispatcher's path, loaded afresh for a reload."""
+        return load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
 
-    def _location(self) -> Location | str | None:
-        """Where the rules path leads now (``None`` for the packaged rules, the error if nowhere)."""
-        if self._directory is None:
-            return None
-        try:
-            return Location.of(self._directory)
-        except OSError as error:
-            return describe(error)
+    def _serve(self, ruleset: RuleSet) -> None:
+        """Put a reloaded rule set in service: the one reference every dispatch reads, swapped whole."""
+        self._ruleset = ruleset
 
-    def _load_and_test(self) -> tuple[RuleSet | None, tuple[str, ...], bool]:
-        try:
-            candidate = load_ruleset(self._engines, self._directory, ignored_stems=self._registry.ignored_stems)
-            suite = self.test_rules(ruleset=candidate)
-            if not suite.cases and self._tests_expected:
-                return None, (self._no_tests_problem().format(),), False
-        except RulesError as error:
-            return None, tuple(problem.format() for problem in error.problems), False
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - whatever goes wrong, the rules serving keep serving
-            log_failure(logger, "the rules at %s could not be loaded and tested", self._directory)
-            return None, (f"the rules could not be loaded and tested: {describe(error)}",), False
-        failures = tuple(f"rule test failed: {case.id}: {case.describe()}" for case in suite.failed)
-        return (None, failures, True) if failures else (candidate, (), bool(suite.cases))
-
-    def _no_tests_problem(self) -> Problem:
-        where = self._tests_directory() / TESTS_DIRECTORY
-        message = (
-            "no rule tests (tests/*.yaml): the rules serving were loaded with rule tests, so new rules "
-            "must pass theirs; restore the tests"
-        )
-        return Problem(str(where), None, None, message)
-
-    def watch(self, *, debounce_ms: int = 200) -> RulesWatcher:
+    def watch(self, *, debounce_ms: int = 200) -> RulesWatcher[ReloadResult]:
         """Reload whenever the rules directory changes, from a background thread, until stopped.
 
         The watcher follows the path it was given: a directory replaced by a rename, or a symlink
@@ -587,12 +501,7 @@ class Dispatcher:
 
         :raises ProfilerRulesError: for the packaged rules, or when a watcher started here still runs.
         """
-        if self._directory is None:
-            raise ProfilerRulesError("only a rules directory can be watched; the packaged rules do not change")
-        if self._watcher is not None and self._watcher.running:
-            raise ProfilerRulesError("the rules are watched already; stop that watcher before starting another")
-        self._watcher = RulesWatcher(self, self._directory, debounce_ms)
-        return self._watcher
+        return self._reloader.watch(debounce_ms)
 
     def aggregate(
         self,
@@ -620,55 +529,7 @@ class Dispatcher:
             raise ProfilerRulesError(
                 f"no loaded engine named {engine!r} answers over many results{self._why_not_loaded(engine)}"
             )
-        _check_many(results)
-        checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
-        checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
-        context = Context(checked_viewer, _NO_CATALOGS.items, ruleset.rules, ruleset.access)
-        stream = _ResultStream(results, ruleset.access.protected)
-        entered = _IN_DISPATCH.set(True)
-        try:
-            answer = self._run_aggregate(item, stream, ruleset, context, checked_query)
-        finally:
-            _IN_DISPATCH.reset(entered)
-        common = {
-            "engine": engine,
-            "ruleset": ruleset.stamp,
-            "results_read": stream.read,
-            "results_invalid": stream.invalid,
-        }
-        try:
-            return AggregateReport(
-                **{**answer, "warnings": (*answer.get("warnings", ()), *stream.problems())}, **common
-            )
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - an answer a report can not hold is the engine's error
-            failure = f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}"
-            return AggregateReport(status="error", error=failure, warnings=stream.problems(), **common)
-
-    def _run_aggregate(
-        self, item: LoadableEngine, stream: _ResultStream, ruleset: RuleSet, context: Context, query: Any
-    ) -> _Answer:
-        """An engine's answer over many results, as the fields of an :class:`AggregateReport`."""
-        name = item.engine.name
-        try:
-            outcome = item.engine.aggregate(stream, ruleset.rules[name], context, query)
-            if not isinstance(outcome, Outcome):
-                return {
-                    "status": "error",
-                    "error": f"{self._who(name)} returned {type(outcome).__name__}, not an Outcome",
-                }
-            return {
-                "status": outcome.status,
-                "output": outcome.output,
-                "explain": tuple(outcome.explain),
-                "warnings": tuple(outcome.warnings),
-            }
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - reported in the answer, like a per-result failure
-            log_failure(logger, "%s failed to aggregate", self._who(name))
-            return {"status": "error", "error": f"{self._who(name)} failed: {describe(error)}"}
+        return aggregate(item, ruleset, results, viewer, query, self._who(engine))
 
     def analytics(
         self,
@@ -737,7 +598,7 @@ class Dispatcher:
         except BaseException as error:  # noqa: BLE001 - whatever the answer raised as it was read is the engine's
             return {
                 "status": "error",
-                "error": f"{self._who(engine)} returned an answer a report can not hold: {_problem_of(error)}",
+                "error": f"{self._who(engine)} returned an answer a report can not hold: {answer_problem(error)}",
             }
         return answer
 
@@ -755,90 +616,13 @@ class Dispatcher:
         return f"engine '{engine}'" if owner in (None, engine) else f"engine '{engine}' of plugin '{owner}'"
 
 
-_NO_CATALOGS = Catalogs({})
 _CACHED_SELECTIONS = 256
 """Engine selections remembered, each its names as given: a host's views name the same few."""
-_READ_ATTEMPTS = 3
-"""Times a reload reads the rules when their directory keeps being swapped under it."""
-_REENTRANT_RELOAD = (
-    "reload was called from inside a dispatch (by an engine's evaluate or aggregate), where it would wait "
-    "for itself; the rules serving are unchanged. Reload from outside any dispatch"
-)
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
 _check_answer = EngineReport.__pydantic_validator__.validate_python
 
 
-def _problem_of(error: BaseException) -> str:
-    """What was wrong with an engine's answer: each invalid field, or what reading it raised."""
-    if isinstance(error, ValidationError):
-        return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
-    return describe(error)
-
-
-def _has_rule_tests(directory: Path) -> bool:
-    """Whether a rules directory holds rule tests; a ``tests`` directory that can not be read counts
-    as holding them (a reload then fails until it can be read)."""
-    try:
-        return bool(find_test_files(directory))
-    except RulesError:
-        return True
-
-
 def _plugin_variables(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: environ[name] for name in (LOAD_PLUGINS_VARIABLE, DISABLED_PLUGINS_VARIABLE) if name in environ}
-
-
-_LISTED_PROBLEMS = 20
-
-
-def _check_many(results: Any) -> None:
-    """Refuse ``results`` that are not many results: iterating one result's JSON text, mapping or
-    model would read its characters or its keys as results, each one invalid."""
-    if isinstance(results, str | bytes | bytearray | Mapping | BaseModel) or not isinstance(results, Iterable):
-        problem = f"expected an iterable of profiler results, got {type(results).__name__}"
-        raise InvalidInputError("results", [FieldError("", problem)])
-
-
-class _ResultStream:
-    """Validates results one at a time as an engine reads them, counting and naming the invalid ones.
-
-    The lines of JSON Lines come read by :func:`.jsonl.read_results`: a line that gave no result is an
-    :class:`InvalidLine`, named as every command names it (``line 7: the line is blank``).
-    """
-
-    def __init__(self, results: Iterable[Any], protected: Collection[str]) -> None:
-        self._results = results
-        self._protected = protected
-        self.read = 0
-        self.invalid = 0
-        self._problems: list[str] = []
-
-    def __iter__(self) -> Iterator[ProfilerResult]:
-        for number, raw in enumerate(self._results, start=1):
-            self.read = number
-            if isinstance(raw, InvalidLine):
-                self._left_out(str(raw))
-                continue
-            try:
-                yield validate_input(ProfilerResult, raw, "profiler result", self._protected)
-            except InvalidInputError as error:
-                self._left_out(f"result #{number} left out: {error}")
-
-    def _left_out(self, problem: str) -> None:
-        self.invalid += 1
-        if len(self._problems) < _LISTED_PROBLEMS:
-            self._problems.append(problem)
-
-    def problems(self) -> tuple[str, ...]:
-        more = self.invalid - len(self._problems)
-        return (*self._problems, *([f"... and {more} more invalid result(s)"] if more > 0 else []))
-
-
-def _catalog_readers(engines: Iterable[LoadableEngine]) -> dict[str, TypeAdapter[Any]]:
-    readers: dict[str, TypeAdapter[Any]] = {}
-    for item in engines:
-        for name, model in item.engine.catalogs.items():
-            readers.setdefault(name, TypeAdapter(tuple[model, ...]))
-    return readers

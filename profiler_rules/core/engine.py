@@ -26,7 +26,8 @@ class Context:
 
     viewer: Viewer | None
     catalogs: Mapping[str, tuple[Any, ...]]
-    rules: Mapping[str, Rules[Any]]
+    rules_by_engine: Mapping[str, Rules[Any]]
+    """Every engine's rules in the rule set, by engine name; an engine reads another's with :meth:`rules_of`."""
     access: AccessPolicy
 
     def catalog(self, name: str) -> tuple[Any, ...] | None:
@@ -35,7 +36,7 @@ class Context:
 
     def rules_of(self, engine: str) -> Rules[Any]:
         """Another engine's rules, for an engine that declares it in ``uses_rules_of``."""
-        return self.rules[engine]
+        return self.rules_by_engine[engine]
 
     def check_access(self, view: str, subject: Subject) -> AccessDecision:
         """Whether this dispatch's viewer may see ``view`` of ``subject``, by the access rules."""

@@ -37,6 +37,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, PydanticCustomError, TzInfo, core_schema
 
 from .errors import FieldError, InvalidInputError
+from .faults import describe
 
 COMPLETE_STATUSES = frozenset({"finished", "locked"})
 
@@ -736,6 +737,14 @@ def field_errors(
         else:
             found.append(FieldError(_protected_path(root, loc, at), _message(item, shown=False)))
     return found
+
+
+def answer_problem(error: BaseException) -> str:
+    """What was wrong with an engine's answer, which a report could not hold or write: each invalid
+    field, or what reading it raised."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{item.field}: {item.message}" for item in field_errors(error))
+    return describe(error)
 
 
 _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})

@@ -2,7 +2,7 @@
 
 Every dispatch under a rule set reads the same rule objects, the same prepared catalogs and the same
 access policy; an engine that changed any of them (``settings.level_caps[...] = ...``,
-``context.rules.pop("recipes")``) would change the answers of later results under the same digest.
+``context.rules_by_engine.pop("recipes")``) would change the answers of later results under the same digest.
 So a rule set is made read-only once, when it is loaded, and prepared catalogs once, when prepared:
 never per result.
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jsonschema
 
@@ -28,10 +28,9 @@ from .ruleset import RuleFileValidator, schema_problems
 from .yamlfile import JsonPath, UnreadableFile, YamlDocument, format_path, read_bounded, read_yaml_file, shown
 
 if TYPE_CHECKING:
-    from .dispatcher import Dispatcher
-    from .models import Explanation
+    from .models import AggregateReport, DispatchReport, Explanation
+    from .plugins import PluginInfo
     from .rulefile import Rules
-    from .ruleset import RuleSet
 
 TESTS_DIRECTORY = "tests"
 TESTS_SCHEMA_NAME = "tests"
@@ -254,7 +253,32 @@ def find_test_files(rules_directory: Path) -> list[Path]:
     raise RulesError([Problem(str(directory), None, None, problem)])
 
 
-def unloaded_engines(dispatcher: Dispatcher) -> dict[str, str]:
+class KnowsPlugins(Protocol):
+    """What :func:`unloaded_engines` reads of a dispatcher: the engines it loaded and every plugin found."""
+
+    @property
+    def engines(self) -> tuple[str, ...]: ...
+
+    @property
+    def plugins(self) -> tuple[PluginInfo, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatching:
+    """What rule tests run on: the engines that answer, and two ways to answer a case, both under one
+    rule set. :meth:`Dispatcher.dispatching` gives a dispatcher's; rule tests see nothing else of it."""
+
+    engines: tuple[str, ...]
+    unloaded: Mapping[str, str]
+    """The engines a test may expect that are not loaded, each with the reason (:func:`unloaded_engines`)."""
+    dispatch: Callable[[Any, Any, Any], tuple[DispatchReport, str]]
+    """``(result, viewer, catalogs)``: every engine's report, and that report as JSON text (an answer
+    that can not be written becomes its engine's error, in both)."""
+    aggregate: Callable[[str, Iterable[Any], Any, Mapping[str, Any]], AggregateReport]
+    """``(engine, results, viewer, query)``: one engine's answer over many results."""
+
+
+def unloaded_engines(dispatcher: KnowsPlugins) -> dict[str, str]:
     """The engines a test may expect that ``dispatcher`` has not loaded, each with the reason: the
     plugins of that name that are disabled or failed to load (a built-in plugin is named after its engine)."""
     unloaded = {}
@@ -412,20 +436,20 @@ def _json_beside(test_file: Path, root: Path, name: str, key: str) -> Any:
         raise _FileProblem(key, f"{key} {shown(name)} is not valid JSON: {error}") from None
 
 
-def run_cases(dispatcher: Dispatcher, cases: Iterable[Case], ruleset: RuleSet | None = None) -> SuiteResult:
-    """Run cases through ``dispatcher`` (under ``ruleset`` when given, say one not yet serving)."""
-    return SuiteResult(tuple(run_case(dispatcher, case, ruleset) for case in cases))
+def run_cases(target: Dispatching, cases: Iterable[Case]) -> SuiteResult:
+    """Run cases on ``target`` (a dispatcher's :meth:`~Dispatcher.dispatching`, under the rule set it names)."""
+    return SuiteResult(tuple(run_case(target, case) for case in cases))
 
 
-def run_case(dispatcher: Dispatcher, case: Case, ruleset: RuleSet | None = None) -> CaseResult:
+def run_case(target: Dispatching, case: Case) -> CaseResult:
     """Dispatch one case and compare what it expects; skip it when it expects an engine not loaded."""
-    absent = [engine for engine in case.expect if engine not in dispatcher.engines]
+    absent = [engine for engine in case.expect if engine not in target.engines]
     if absent:
-        reasons = unloaded_engines(dispatcher)
+        reasons = target.unloaded
         why = "; ".join(f"engine '{engine}' is not loaded ({reasons.get(engine, 'unknown')})" for engine in absent)
         return CaseResult(case.file, case.name, case.line, skipped=why, unloaded=tuple(absent))
     try:
-        engines, explained = _answers(dispatcher, case, ruleset or dispatcher.ruleset)
+        engines, explained = _answers(target, case)
     except ProfilerRulesError as error:  # an invalid input, or no engine of that name answers over many
         return CaseResult(case.file, case.name, case.line, error=str(error))
     mismatches: list[Mismatch] = []
@@ -435,16 +459,15 @@ def run_case(dispatcher: Dispatcher, case: Case, ruleset: RuleSet | None = None)
     return CaseResult(case.file, case.name, case.line, tuple(mismatches), cited=cited)
 
 
-def _answers(dispatcher: Dispatcher, case: Case, ruleset: RuleSet) -> tuple[dict[str, Any], list[Explanation]]:
+def _answers(target: Dispatching, case: Case) -> tuple[dict[str, Any], list[Explanation]]:
     """Each engine's answer to the case, as JSON, and every explanation given."""
     if case.results is None:
-        report = dispatcher._dispatch_under(ruleset, case.result, case.viewer, case.catalogs)
         # As JSON text, read back: an engine answer that can not be written becomes that engine's error.
-        report, text = dispatcher.to_json(report)
+        report, text = target.dispatch(case.result, case.viewer, case.catalogs)
         explained = [because for answer in report.engines.values() for because in answer.explain]
         return json.loads(text)["engines"], explained
     (engine,) = case.expect  # checked when the case was read
-    answer = dispatcher._aggregate_under(ruleset, engine, case.results, case.viewer, case.query or {})
+    answer = target.aggregate(engine, case.results, case.viewer, case.query or {})
     return {engine: answer.model_dump(mode="json")}, list(answer.explain)
 
 

@@ -1,5 +1,8 @@
 """Reload a dispatcher's rules when their directory changes, for long-running hosts.
 
+The watcher calls the reload it is given (a dispatcher's :meth:`Dispatcher.reload`) and knows nothing
+else of the dispatcher.
+
 File watching is watchfiles' job (native change notification, debouncing, batching of the editor's
 save-rename-delete dance); it is an optional extra so hosts that reload by hand do not carry it.
 
@@ -17,20 +20,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ProfilerRulesError
 from .faults import describe
 
-if TYPE_CHECKING:
-    from .dispatcher import Dispatcher, ReloadResult
-
 logger = logging.getLogger("profiler_rules")
+
+ResultT = TypeVar("ResultT")
 
 CHECK_EVERY_MS = 100
 """How often the watcher checks where the rules path leads, between change notifications."""
@@ -81,27 +84,27 @@ class Location:
         return cls(real, found.st_dev, found.st_ino)
 
 
-class RulesWatcher:
-    """A background thread that calls :meth:`Dispatcher.reload` after each batch of changes.
+class RulesWatcher(Generic[ResultT]):
+    """A background thread that calls ``reload`` (:meth:`Dispatcher.reload`) after each batch of changes.
 
     Use it as a context manager, or call :meth:`stop`. ``last_result`` is the last reload's outcome,
     :meth:`status` what the watcher is doing.
     """
 
-    def __init__(self, dispatcher: Dispatcher, directory: Path, debounce_ms: int) -> None:
+    def __init__(self, reload: Callable[[], ResultT], directory: Path, debounce_ms: int) -> None:
         try:
             import watchfiles
         except ImportError:
             raise ProfilerRulesError("watching needs watchfiles: pip install 'profiler-rules[watch]'") from None
         self._watchfiles = watchfiles
-        self._dispatcher = dispatcher
+        self._reload_rules = reload
         self._directory = directory
         self._debounce_ms = debounce_ms
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self.reloads = 0
-        self.last_result: ReloadResult | None = None
+        self.last_result: ResultT | None = None
         self._status = WatcherStatus(state="watching", directory=str(directory), since=datetime.now(UTC))
         self._thread = threading.Thread(target=self._run, name="profiler-rules-watcher", daemon=True)
         self._thread.start()
@@ -160,7 +163,7 @@ class RulesWatcher:
         with self._lock:
             self.reloads += 1
             self._status = self._status.model_copy(update={"reloads": self.reloads})
-        self.last_result = self._dispatcher.reload()
+        self.last_result = self._reload_rules()
 
     def _failed(self, error: BaseException) -> None:
         message = describe(error)
@@ -180,7 +183,7 @@ class RulesWatcher:
         self._stop.set()
         self._thread.join(timeout=STOP_WAIT_SECONDS)
 
-    def __enter__(self) -> RulesWatcher:
+    def __enter__(self) -> RulesWatcher[ResultT]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -53,7 +53,7 @@ _HOMES = {
     "AccessDecision": "access",
     "Subject": "access",
     "AggregateReport": "models",
-    "Catalogs": "dispatcher",
+    "Catalogs": "catalogs",
     "Dispatcher": "dispatcher",
     "Context": "engine",
     "Engine": "engine",
@@ -97,7 +97,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .core.access import AccessDecision, Subject
-    from .core.dispatcher import Catalogs, Dispatcher
+    from .core.catalogs import Catalogs
+    from .core.dispatcher import Dispatcher
     from .core.engine import Context, Engine, Outcome
     from .core.errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
     from .core.hookspecs import hookimpl

@@ -8,7 +8,7 @@ three cohorts, ``--learners`` learners in both stored shapes, 50 missions, 200 r
 route is called with Django's test client (the whole stack: middleware, session login, view, JSON),
 as the kind of viewer it is for, and each request is split three ways:
 
-- **profiler-rules**: time inside ``Dispatcher.dispatch`` and ``Dispatcher.analytics`` (the bench wraps
+- **profiler-rules**: time inside ``Dispatcher.dispatch`` and ``Dispatcher.aggregate`` (the bench wraps
   the process dispatcher's two methods; nothing else is changed). The dashboards hand the engine a lazy
   iterable of results read from the database: the time spent producing them (the host's queries and
   rows) is taken out of the profiler-rules part and counted where it belongs;
@@ -163,7 +163,7 @@ def wrap_dispatcher(clock: Clock) -> None:
     from profiler_rules.contrib.django.runtime import get_dispatcher
 
     dispatcher = get_dispatcher()
-    dispatch, analytics = dispatcher.dispatch, dispatcher.analytics
+    dispatch, aggregate = dispatcher.dispatch, dispatcher.aggregate
 
     def timed_dispatch(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter_ns()
@@ -172,15 +172,15 @@ def wrap_dispatcher(clock: Clock) -> None:
         finally:
             clock.rules += time.perf_counter_ns() - start
 
-    def timed_analytics(results: Iterable[Any], **kwargs: Any) -> Any:
+    def timed_aggregate(engine: str, results: Iterable[Any], **kwargs: Any) -> Any:
         start = time.perf_counter_ns()
         try:
-            return analytics(_host_iteration(results, clock), **kwargs)
+            return aggregate(engine, _host_iteration(results, clock), **kwargs)
         finally:
             clock.rules += time.perf_counter_ns() - start - clock.host_iteration
 
     dispatcher.dispatch = timed_dispatch  # type: ignore[method-assign]
-    dispatcher.analytics = timed_analytics  # type: ignore[method-assign]
+    dispatcher.aggregate = timed_aggregate  # type: ignore[method-assign]
 
 
 def _host_iteration(results: Iterable[Any], clock: Clock) -> Iterator[Any]:

@@ -22,6 +22,7 @@ __all__ = [
     "AggregateReport",
     "AptitudeCounts",
     "Catalogs",
+    "Command",
     "Context",
     "DispatchReport",
     "Dispatcher",
@@ -70,6 +71,7 @@ _HOMES = {
     "ProfilerRulesError": "errors",
     "RulesError": "errors",
     "hookimpl": "hookspecs",
+    "Command": "hookspecs",
     "AptitudeCounts": "models",
     "DispatchReport": "models",
     "EngineReport": "models",
@@ -101,7 +103,7 @@ if TYPE_CHECKING:
     from .core.dispatcher import Dispatcher
     from .core.engine import Context, Engine, Outcome
     from .core.errors import FieldError, InvalidInputError, PluginLoadError, Problem, ProfilerRulesError, RulesError
-    from .core.hookspecs import hookimpl
+    from .core.hookspecs import Command, hookimpl
     from .core.models import (
         AggregateReport,
         AptitudeCounts,

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from profiler_rules import Dispatcher, RulesError
+from profiler_rules.plugins.analytics import dashboard
 
 from .conftest import EXAMPLES, edit, line_of
 
@@ -95,8 +96,8 @@ def test_mentee_view_and_anti_cheat(dispatcher: Dispatcher, role: str | None, re
 @pytest.mark.parametrize(("role", "relations"), CASES)
 def test_analytics_scopes(dispatcher: Dispatcher, role: str | None, relations: tuple[str, ...]) -> None:
     results = [example()]
-    cohort = dispatcher.analytics(results, viewer=viewer(role, relations), cohort_id=COHORT)
-    enterprise = dispatcher.analytics(results, viewer=viewer(role, relations), sponsor_id=SPONSOR)
+    cohort = dashboard(dispatcher, results, viewer=viewer(role, relations), cohort_id=COHORT)
+    enterprise = dashboard(dispatcher, results, viewer=viewer(role, relations), sponsor_id=SPONSOR)
     per_result = dispatcher.dispatch(example(), viewer=viewer(role, relations)).engines["analytics"]
     for report, allowed in (
         (cohort, expected_cohort(role, relations)),
@@ -115,7 +116,7 @@ def test_a_missing_viewer_is_denied_everything(dispatcher: Dispatcher) -> None:
     assert report.engines["mentorship"].status == "denied"
     assert report.engines["mentorship"].explain[0].message == "no viewer was given; mentee_view is denied without one"
     assert report.engines["analytics"].status == "denied"
-    assert dispatcher.analytics([example()], viewer=None, cohort_id=COHORT).status == "denied"
+    assert dashboard(dispatcher, [example()], viewer=None, cohort_id=COHORT).status == "denied"
 
 
 def test_a_denial_cites_the_view_in_the_access_rules(dispatcher: Dispatcher) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from profiler_rules import Dispatcher, InvalidInputError
+from profiler_rules.plugins.analytics import dashboard
 
 from .conftest import EXAMPLES, run_cli
 
@@ -131,8 +132,15 @@ def test_dashboard_matches_a_plain_recomputation(
     dispatcher: Dispatcher, cohort: str | None, sponsor: str | None, start: date | None, end: date | None
 ) -> None:
     results, roster = generate_cohort()
-    report = dispatcher.analytics(
-        iter(results), viewer=ADMIN, cohort_id=cohort, sponsor_id=sponsor, roster=roster, date_from=start, date_to=end
+    report = dashboard(
+        dispatcher,
+        iter(results),
+        viewer=ADMIN,
+        cohort_id=cohort,
+        sponsor_id=sponsor,
+        roster=roster,
+        date_from=start,
+        date_to=end,
     )
     assert report.status == "ok"
     output = report.output.model_dump(mode="json")
@@ -162,7 +170,7 @@ def test_zero_counts_and_unknown_does_not(dispatcher: Dispatcher) -> None:
         {"session_id": "a", "user_id": "a", "status": "locked", "scores": {"aptitude": 0, "overall": 0}},
         {"session_id": "b", "user_id": "b", "status": "locked", "scores": {"aptitude": None, "overall": 90}},
     ]
-    output = dispatcher.analytics(results, viewer=ADMIN).output
+    output = dashboard(dispatcher, results, viewer=ADMIN).output
     assert output.score_statistics.model_dump() == {
         "average_aptitude": 0.0,
         "average_overall": 45.0,
@@ -177,7 +185,7 @@ def test_zero_counts_and_unknown_does_not(dispatcher: Dispatcher) -> None:
 def test_date_to_includes_its_whole_day(dispatcher: Dispatcher) -> None:
     late = {"session_id": "a", "user_id": "a", "status": "locked", "completed_at": "2026-02-09T23:59:59Z"}
     after = {"session_id": "b", "user_id": "b", "status": "locked", "completed_at": "2026-02-10T00:00:00Z"}
-    output = dispatcher.analytics([late, after], viewer=ADMIN, date_from="2026-02-09", date_to="2026-02-09").output
+    output = dashboard(dispatcher, [late, after], viewer=ADMIN, date_from="2026-02-09", date_to="2026-02-09").output
     assert output.profiled == 1
 
 
@@ -197,16 +205,16 @@ def test_latest_result_counts_once_whatever_the_order(dispatcher: Dispatcher) ->
         "recommended_track": "defender",
     }
     for order in ([first, second], [second, first]):
-        output = dispatcher.analytics(order, viewer=ADMIN, cohort_id=None).output
+        output = dashboard(dispatcher, order, viewer=ADMIN, cohort_id=None).output
         assert (output.profiled, output.track_distribution) == (1, {"defender": 1})
 
 
 def test_an_unknown_cohort_is_an_explicit_empty_answer(dispatcher: Dispatcher) -> None:
     results, roster = generate_cohort()
-    report = dispatcher.analytics(results, viewer=ADMIN, cohort_id="no-such-cohort", roster=roster)
+    report = dashboard(dispatcher, results, viewer=ADMIN, cohort_id="no-such-cohort", roster=roster)
     assert (report.output.enrolled, report.output.profiled, report.output.students) == (0, 0, ())
     assert report.warnings == ("no learner of the roster is in cohort 'no-such-cohort': the answer is empty",)
-    without_roster = dispatcher.analytics(results, viewer=ADMIN, sponsor_id="no-such-sponsor")
+    without_roster = dashboard(dispatcher, results, viewer=ADMIN, sponsor_id="no-such-sponsor")
     assert (
         without_roster.output.enrolled,
         without_roster.output.profiled,
@@ -217,14 +225,14 @@ def test_an_unknown_cohort_is_an_explicit_empty_answer(dispatcher: Dispatcher) -
 
 def test_without_a_roster_enrolment_is_unknown(dispatcher: Dispatcher) -> None:
     results, _ = generate_cohort()
-    output = dispatcher.analytics(results, viewer=ADMIN, cohort_id="c-a").output
+    output = dashboard(dispatcher, results, viewer=ADMIN, cohort_id="c-a").output
     assert (output.enrolled, output.profiled_percentage, output.not_profiled) == (None, None, None)
     assert output.profiled > 0
 
 
 def test_cohort_breakdown_is_keyed_by_cohort_id(dispatcher: Dispatcher) -> None:
     results, roster = generate_cohort()
-    output = dispatcher.analytics(results, viewer=ADMIN, sponsor_id="s-1", roster=roster).output
+    output = dashboard(dispatcher, results, viewer=ADMIN, sponsor_id="s-1", roster=roster).output
     assert list(output.cohort_breakdown) == ["c-a", "c-b"]
     assert sum(figures.enrolled for figures in output.cohort_breakdown.values()) == output.enrolled
 
@@ -236,7 +244,7 @@ def test_invalid_results_are_counted_named_and_left_out(dispatcher: Dispatcher) 
         "{broken",
         {"session_id": "c", "user_id": "c", "status": "locked"},
     ]
-    report = dispatcher.analytics(results, viewer=ADMIN)
+    report = dashboard(dispatcher, results, viewer=ADMIN)
     assert (report.results_read, report.results_invalid, report.output.profiled) == (4, 2, 2)
     assert report.warnings[0] == "result #2 left out: invalid profiler result: user_id: Field required"
     assert report.warnings[1].startswith("result #3 left out: invalid profiler result:")
@@ -244,10 +252,10 @@ def test_invalid_results_are_counted_named_and_left_out(dispatcher: Dispatcher) 
 
 def test_bad_queries_are_typed_errors(dispatcher: Dispatcher) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        dispatcher.analytics([], viewer=ADMIN, date_from="2026-03-01", date_to="2026-02-01")
+        dashboard(dispatcher, [], viewer=ADMIN, date_from="2026-03-01", date_to="2026-02-01")
     assert raised.value.what == "analytics query"
     with pytest.raises(InvalidInputError) as raised:
-        dispatcher.analytics([], viewer=ADMIN, roster=[{"cohort_id": "c"}])
+        dashboard(dispatcher, [], viewer=ADMIN, roster=[{"cohort_id": "c"}])
     assert raised.value.fields == ("roster.0.user_id",)
 
 
@@ -291,6 +299,7 @@ def test_a_line_that_is_not_utf8_is_that_lines_error(tmp_path: Path) -> None:
 PEAK_SCRIPT = """
 import resource, sys
 from profiler_rules import Dispatcher
+from profiler_rules.plugins.analytics import dashboard
 results, learners = int(sys.argv[1]), int(sys.argv[2])
 def stream():
     for i in range(results):
@@ -300,7 +309,7 @@ def stream():
                "scores": {"aptitude": (i * 7) % 101, "overall": (i * 13) % 101},
                "recommended_track": ("defender", "grc", "offensive")[i % 3],
                "strengths": ["curiosity", "teamwork"] if i % 2 else ["problem solving"], "sponsor_id": "acme"}
-report = Dispatcher.from_rules(entry_points=False).analytics(stream(), viewer={"roles": ["admin"]}, sponsor_id="acme")
+report = dashboard(Dispatcher.from_rules(entry_points=False), stream(), viewer={"roles": ["admin"]}, sponsor_id="acme")
 assert report.output.profiled == learners and report.results_read == results
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

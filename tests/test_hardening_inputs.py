@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from profiler_rules import Dispatcher, InvalidInputError
 from profiler_rules.core.models import name_key
+from profiler_rules.plugins import analytics
 
 from .conftest import EXAMPLES, edit, result, run_cli
 
@@ -125,7 +126,7 @@ def test_other_fields_still_show_what_was_given(dispatcher: Dispatcher) -> None:
 
 def test_analytics_warnings_never_quote_anti_cheat(dispatcher: Dispatcher) -> None:
     results = [with_anti_cheat(index, block) for index, block in enumerate(INVALID_ANTI_CHEAT)]
-    report = dispatcher.analytics(results, viewer=DIRECTOR, cohort_id="c-1")
+    report = analytics.dashboard(dispatcher, results, viewer=DIRECTOR, cohort_id="c-1")
     assert report.status == "ok"
     assert report.results_invalid == len(INVALID_ANTI_CHEAT)
     left_out = [warning for warning in report.warnings if warning.startswith("result #")]
@@ -278,9 +279,9 @@ def invalid(call: Callable[[], Any]) -> InvalidInputError:
             lambda d: d.prepare_catalogs({"missions": [{"id": "m", "title": "t", "difficulty": HUGE}]}),
             "missions.0.difficulty",
         ),
-        (lambda d: d.analytics([], viewer=ADMIN, cohort_id=HUGE), "cohort_id"),
-        (lambda d: d.analytics([], viewer=ADMIN, date_from=HUGE), "date_from"),
-        (lambda d: d.analytics([], viewer=ADMIN, roster=[{"user_id": HUGE}]), "roster.0.user_id"),
+        (lambda d: analytics.dashboard(d, [], viewer=ADMIN, cohort_id=HUGE), "cohort_id"),
+        (lambda d: analytics.dashboard(d, [], viewer=ADMIN, date_from=HUGE), "date_from"),
+        (lambda d: analytics.dashboard(d, [], viewer=ADMIN, roster=[{"user_id": HUGE}]), "roster.0.user_id"),
     ],
 )
 def test_a_huge_integer_is_an_input_error_naming_its_field(
@@ -304,7 +305,7 @@ def test_a_huge_number_says_so(dispatcher: Dispatcher) -> None:
 
 
 def dashboard(dispatcher: Dispatcher, results: list[dict[str, Any]], **query: Any) -> Any:
-    report = dispatcher.analytics(results, viewer=ADMIN, **query)
+    report = analytics.dashboard(dispatcher, results, viewer=ADMIN, **query)
     assert report.status == "ok", report.error
     return report.output
 
@@ -372,13 +373,15 @@ def test_text_that_is_not_unicode_is_an_input_error(dispatcher: Dispatcher) -> N
 
 @pytest.mark.parametrize("results", [5, None, "results.jsonl", b"{}", {"session_id": "s", "user_id": "u"}])
 def test_results_that_are_not_many_results_are_an_input_error(dispatcher: Dispatcher, results: Any) -> None:
-    error = invalid(lambda: dispatcher.analytics(results, viewer=ADMIN))
+    error = invalid(lambda: analytics.dashboard(dispatcher, results, viewer=ADMIN))
     assert error.what == "results"
 
 
 @pytest.mark.parametrize("roster", [5, "u-1", {"user_id": "u-1"}])
 def test_a_roster_that_is_not_a_list_is_an_input_error(dispatcher: Dispatcher, roster: Any) -> None:
-    assert invalid(lambda: dispatcher.analytics([], viewer=ADMIN, roster=roster)).fields[0].startswith("roster")
+    assert (
+        invalid(lambda: analytics.dashboard(dispatcher, [], viewer=ADMIN, roster=roster)).fields[0].startswith("roster")
+    )
 
 
 def test_a_roster_may_be_any_iterable(dispatcher: Dispatcher) -> None:
@@ -510,7 +513,7 @@ def test_any_dashboard_parameter_is_an_answer_or_an_error_naming_it(
     else:
         query[parameter] = real(value)
     try:
-        report = dispatcher.analytics(results, **query)
+        report = analytics.dashboard(dispatcher, results, **query)
     except InvalidInputError as error:
         assert parameter != "result"
         assert error.errors and all(item.message for item in error.errors)

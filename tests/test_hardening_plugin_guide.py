@@ -45,11 +45,11 @@ def test_every_example_command_works_with_any_builtin_engine_disabled(engine: st
             assert engine not in answers
             assert all(answer["status"] in ("ok", "skipped") for answer in answers.values())
         if command == "analytics" and engine == "analytics":
-            # The dashboard is the disabled engine's own answer: a usage error in one line, no traceback.
+            # The command is the disabled plugin's own: a usage error in one line, no traceback.
             assert run.code == 2, run.stderr
             assert run.stderr == (
-                "profiler-rules: error: no loaded engine named 'analytics' answers over many results "
-                "(plugin 'analytics' is disabled)\n"
+                "profiler-rules: error: no command 'analytics'; plugins not loaded, whose commands are missing: "
+                "analytics\n"
             )
             continue
         assert run.code == 0, f"{command} --example with {engine} disabled: {run.stderr}"

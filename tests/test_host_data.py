@@ -15,6 +15,7 @@ import pytest
 
 from profiler_rules import Dispatcher, InvalidInputError, Viewer
 from profiler_rules.core.models import ProfilerResult
+from profiler_rules.plugins.analytics import dashboard
 
 from .conftest import PACKAGED_RULES, edit, result, run_cli
 
@@ -61,19 +62,23 @@ def test_analytics_ids_and_roster_ids_may_be_ints_and_uuids(dispatcher: Dispatch
     results = [result(session_id=uuid.uuid4(), user_id=1, cohort_id=COHORT, scores={"overall": 80})]
     roster = [{"user_id": 1, "cohort_id": COHORT, "sponsor_id": 4}, {"user_id": 2, "cohort_id": COHORT}]
     viewer = {"user_id": 99, "roles": ["director"], "cohort_ids": [COHORT]}
-    report = dispatcher.analytics(results, viewer=viewer, cohort_id=COHORT, roster=roster)
+    report = dashboard(dispatcher, results, viewer=viewer, cohort_id=COHORT, roster=roster)
     assert report.status == "ok"
     assert report.output.scope.cohort_id == str(COHORT)
     assert (report.output.enrolled, report.output.profiled) == (2, 1)
     assert [learner.user_id for learner in report.output.not_profiled] == ["2"]
-    sponsor_report = dispatcher.analytics(results, viewer={"roles": ["admin"]}, sponsor_id=4, roster=roster)
+    sponsor_report = dashboard(dispatcher, results, viewer={"roles": ["admin"]}, sponsor_id=4, roster=roster)
     assert sponsor_report.output.scope.sponsor_id == "4"
 
 
 def test_datetimes_given_as_analytics_dates_are_read_in_utc(dispatcher: Dispatcher) -> None:
     late_evening_in_new_york = datetime(2026, 2, 1, 22, 30, tzinfo=timezone(timedelta(hours=-5)))
-    report = dispatcher.analytics(
-        [], viewer={"roles": ["admin"]}, date_from=late_evening_in_new_york, date_to=datetime(2026, 2, 28, 23, 0)
+    report = dashboard(
+        dispatcher,
+        [],
+        viewer={"roles": ["admin"]},
+        date_from=late_evening_in_new_york,
+        date_to=datetime(2026, 2, 28, 23, 0),
     )
     # 22:30 at -05:00 is 03:30 on the 2nd in UTC; a naive datetime is read as UTC, as completed_at is.
     assert (report.output.scope.date_from, report.output.scope.date_to) == (date(2026, 2, 2), date(2026, 2, 28))
@@ -105,7 +110,7 @@ def test_access_rules_grant_any_role_name(rules_dir: Path) -> None:
     checked = run_cli("check", "--rules", str(rules_dir))
     assert checked.code == 0, checked.stdout + checked.stderr
     dispatcher = Dispatcher.from_rules(rules_dir, entry_points=False)
-    report = dispatcher.analytics([], viewer={"roles": ["program_director"]}, cohort_id="c-9")
+    report = dashboard(dispatcher, [], viewer={"roles": ["program_director"]}, cohort_id="c-9")
     assert report.status == "ok"
 
 
@@ -120,11 +125,11 @@ def test_a_sponsor_admin_sees_the_dashboard_of_their_own_sponsor_only(dispatcher
     results = [result(user_id="u-1", sponsor_id="acme", scores={"overall": 70}),
                result(session_id="s-2", user_id="u-2", sponsor_id="other", scores={"overall": 70})]  # fmt: skip
     admin = {"user_id": 5, "roles": ["sponsor_admin"], "sponsor_ids": ["acme"]}
-    own = dispatcher.analytics(results, viewer=admin, sponsor_id="acme")
+    own = dashboard(dispatcher, results, viewer=admin, sponsor_id="acme")
     assert (own.status, own.output.profiled) == ("ok", 1)
     assert any("sponsor_admin" in item.message for item in own.explain)
-    assert dispatcher.analytics(results, viewer=admin, sponsor_id="other").status == "denied"
-    assert dispatcher.analytics(results, viewer=admin).status == "denied"  # the whole platform is not theirs
+    assert dashboard(dispatcher, results, viewer=admin, sponsor_id="other").status == "denied"
+    assert dashboard(dispatcher, results, viewer=admin).status == "denied"  # the whole platform is not theirs
 
 
 # -- 3. catalog rows as the host holds them; jobs scored on what they have ---------------------------------------
@@ -303,9 +308,9 @@ def test_a_learner_counts_in_the_dashboard_of_each_of_their_cohorts(dispatcher: 
     results = [result(cohort_ids=["c-1", "c-2"], scores={"overall": 75})]
     for cohort in ("c-1", "c-2"):
         viewer = {"user_id": "d-1", "roles": ["director"], "cohort_ids": [cohort]}
-        report = dispatcher.analytics(results, viewer=viewer, cohort_id=cohort)
+        report = dashboard(dispatcher, results, viewer=viewer, cohort_id=cohort)
         assert (report.status, report.output.profiled) == ("ok", 1), cohort
-    everyone = dispatcher.analytics(results, viewer={"roles": ["admin"]})
+    everyone = dashboard(dispatcher, results, viewer={"roles": ["admin"]})
     assert set(everyone.output.cohort_breakdown) == {"c-1", "c-2"}
 
 

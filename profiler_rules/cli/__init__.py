@@ -4,8 +4,10 @@ Every command exits by one table (:data:`EXIT_CODES`): 0 ok, 1 findings, 2 usage
 130 or 143 interrupted.
 Content mistakes are printed as ``file:line:col: error: message [path]``, never as a traceback.
 
-Heavy modules (pydantic, jsonschema, the plugins) are imported inside the commands, so ``--help``
-stays fast (llm#732: plugin imports took ``--help`` from 1.3 s to 10.7 s).
+Heavy modules (pydantic, jsonschema, the engines) are imported inside the commands, so ``--help``
+stays fast (llm#732: plugin imports took ``--help`` from 1.3 s to 10.7 s). The plugins are loaded on
+every run, for the commands they add (the ``profiler_rules_register_commands`` hook, as llm's and
+Datasette's ``register_commands``): each loads its engine only when engines are collected.
 """
 
 from __future__ import annotations
@@ -14,11 +16,25 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from .common import EXAMPLE_COHORT, EXIT_OK, EXIT_USAGE, CommandError, interruptions_caught
-from .results import run_analytics, run_diff, run_dispatch, run_explain
+from ..core.faults import PASSED_THROUGH, describe
+from .common import EXIT_OK, EXIT_USAGE, CommandError, interruptions_caught, visible, warn
+from .options import (
+    catalogs_option,
+    example_option,
+    format_option,
+    input_argument,
+    rules_option,
+    strict_option,
+    viewer_option,
+)
+from .results import run_diff, run_dispatch, run_explain
 from .rulefiles import run_check, run_init, run_plugins, run_schema, run_test
+
+if TYPE_CHECKING:
+    from ..core.hookspecs import Command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     parser = _parser()
+    missing = _missing_plugin_command(parser, argv)
+    if missing is not None:
+        print(f"profiler-rules: error: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     args.command_line = argv  # as given, for the exact command that resumes an interrupted batch
     # Problems reach the user as report fields and warning lines; logging's last-resort handler would
@@ -80,19 +100,33 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _rule_commands(commands)
     _result_commands(commands)
+    # For `plugins`, which tells the plugins' commands from these.
+    parser.set_defaults(own_commands=tuple(commands.choices))
+    not_loaded = _plugin_commands(commands)
+    parser.set_defaults(all_commands=tuple(commands.choices), plugins_not_loaded=not_loaded)
     return parser
+
+
+def _missing_plugin_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """An unknown command, when some plugin is not loaded, may be that plugin's: why it is missing, in
+    one line, rather than argparse's usage and list of choices."""
+    given = next((word for word in argv if not word.startswith("-")), None)  # the only options take no value
+    not_loaded = parser.get_default("plugins_not_loaded")
+    if given is None or given in parser.get_default("all_commands") or not not_loaded:
+        return None
+    return visible(f"no command {given!r}; plugins not loaded, whose commands are missing: {', '.join(not_loaded)}")
 
 
 def _rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = _command(commands, "check", run_check, "validate rule files; report every problem at file:line:col")
-    _rules_option(check)
-    _strict_option(check)
-    _format_option(check, ("text", "json"))
+    rules_option(check)
+    strict_option(check)
+    format_option(check, ("text", "json"))
 
     test = _command(commands, "test", run_test, "run the rule tests beside the rules (tests/*.yaml)")
-    _rules_option(test)
-    _strict_option(test)
-    _format_option(test, ("text", "json", "junit"))
+    rules_option(test)
+    strict_option(test)
+    format_option(test, ("text", "json", "junit"))
     test.add_argument("-k", metavar="NAME", help="run only the cases whose name contains NAME")
     test.add_argument("--coverage", action="store_true", help="also list the rules no case exercised")
 
@@ -112,16 +146,16 @@ def _rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
 
     plugins = _command(commands, "plugins", run_plugins, "list plugins: version, hooks, engines, rule files, errors")
-    _format_option(plugins, ("text", "json"))
-    _strict_option(plugins)
+    format_option(plugins, ("text", "json"))
+    strict_option(plugins)
 
 
 def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dispatch = _command(commands, "dispatch", run_dispatch, "run profiler results through every engine")
-    _rules_option(dispatch)
-    _input_argument(dispatch, "a JSON file, a JSONL file (.jsonl), or - for standard input")
-    _catalogs_option(dispatch)
-    _viewer_option(dispatch)
+    rules_option(dispatch)
+    input_argument(dispatch, "a JSON file, a JSONL file (.jsonl), or - for standard input")
+    catalogs_option(dispatch)
+    viewer_option(dispatch)
     dispatch.add_argument("--jsonl", action="store_true", help="read INPUT as JSON Lines whatever its name")
     dispatch.add_argument(
         "--engine",
@@ -129,7 +163,7 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         action="append",
         help="run engine NAME only (repeatable; default: every engine); one result, not JSON Lines",
     )
-    _strict_option(dispatch, "a plugin that fails to load, or an engine that fails on a result,")
+    strict_option(dispatch, "a plugin that fails to load, or an engine that fails on a result,")
     dispatch.add_argument(
         "--output", metavar="FILE", help="write JSON Lines records to FILE instead of standard output"
     )
@@ -137,43 +171,90 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--resume", action="store_true", help="continue an interrupted run: keep FILE's whole records, skip their lines"
     )
     _workers_option(dispatch, "dispatch JSON Lines on N processes, in order")
-    _example_option(dispatch, "the bundled example result, with the bundled catalogs and viewer")
+    example_option(dispatch, "the bundled example result, with the bundled catalogs and viewer")
 
     explain = _command(commands, "explain", run_explain, "say, in words, which rules decided for one result")
-    _rules_option(explain)
-    _input_argument(explain, "a JSON file holding one result, or - for standard input")
+    rules_option(explain)
+    input_argument(explain, "a JSON file holding one result, or - for standard input")
     explain.add_argument("--engine", metavar="NAME", help="explain this engine only")
-    _strict_option(explain)
-    _catalogs_option(explain)
-    _viewer_option(explain)
-    _example_option(explain, "the bundled example result, with the bundled catalogs and viewer")
+    strict_option(explain)
+    catalogs_option(explain)
+    viewer_option(explain)
+    example_option(explain, "the bundled example result, with the bundled catalogs and viewer")
 
     diff = _command(commands, "diff", run_diff, "preview what a rule change does to real results")
     diff.add_argument("--base", metavar="OLD_RULES", help="the rules as they are (default: the packaged rules)")
     diff.add_argument("--rules", metavar="NEW_RULES", help="the changed rules (default: the packaged rules)")
-    _input_argument(diff, "a JSONL file of results, or - for standard input")
-    _catalogs_option(diff)
-    _viewer_option(diff)
-    _format_option(diff, ("text", "json"))
+    input_argument(diff, "a JSONL file of results, or - for standard input")
+    catalogs_option(diff)
+    viewer_option(diff)
+    format_option(diff, ("text", "json"))
     diff.add_argument("--top", type=int, default=10, metavar="N", help="list the N commonest changes per engine")
-    _example_option(diff, "the bundled example cohort")
-    _strict_option(diff)
+    example_option(diff, "the bundled example cohort")
+    strict_option(diff)
 
-    analytics = _command(commands, "analytics", run_analytics, "cohort and enterprise dashboards over results")
-    _rules_option(analytics)
-    _input_argument(analytics, "a JSONL file of results (one per line), or - for standard input")
-    _viewer_option(analytics)
-    analytics.add_argument("--cohort", metavar="ID", help="the cohort's dashboard")
-    _strict_option(analytics)
-    analytics.add_argument("--sponsor", metavar="ID", help="the sponsor's (enterprise) dashboard")
-    analytics.add_argument(
-        "--roster", metavar="FILE", help="a JSON file: [{user_id, cohort_id, sponsor_id, name, email}]"
+
+def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> tuple[str, ...]:
+    """Add the plugins' commands (the ``profiler_rules_register_commands`` hook) after the command
+    line's own, and answer the plugins not loaded (disabled or broken), whose commands are missing.
+
+    A plugin that fails to give its commands, or gives a name already taken, is named in one warning
+    line; every other command works."""
+    from ..core.plugins import discover_plugins
+
+    registry = discover_plugins(engines=False, commands_taken=tuple(commands.choices))
+    problems = list(registry.command_problems)
+    for plugin, command in registry.commands:
+        problem = _add_plugin_command(commands, plugin, command)
+        if problem is not None:
+            problems.append(problem)
+    warn(problems)
+    return tuple(info.name for info in registry.plugins if info.status != "loaded")
+
+
+def _add_plugin_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], plugin: str, command: Command
+) -> str | None:
+    """Add one plugin's command; or, should its arguments fail, leave it out and say why."""
+    # Its arguments go to a parser of their own first: argparse can not take back a command half added.
+    own = argparse.ArgumentParser(add_help=False)
+    try:
+        if command.arguments is not None:
+            command.arguments(own)
+        argparse.ArgumentParser(parents=[own])  # and they must leave -h/--help alone
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the plugin's fault, reported by name
+        return f"plugin '{plugin}': command '{command.name}' failed to add its arguments: {describe(error)}"
+    parser = commands.add_parser(
+        command.name,
+        parents=[own],
+        help=command.help,
+        description=command.help,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    analytics.add_argument("--from", dest="date_from", metavar="DATE", help="results completed on or after DATE")
-    analytics.add_argument(
-        "--to", dest="date_to", metavar="DATE", help="results completed on or before DATE, all of it"
-    )
-    _example_option(analytics, f"the bundled example cohort, roster and viewer (cohort {EXAMPLE_COHORT} by default)")
+    parser.set_defaults(command=command.name, run=_plugin_run(plugin, command), strict=False)
+    return None
+
+
+def _plugin_run(plugin: str, command: Command) -> Callable[[argparse.Namespace], int]:
+    """A plugin command's ``run``, whose failure ends the command with one line naming the plugin."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code = command.run(args)
+        except (CommandError, BrokenPipeError):
+            raise
+        except Exception as error:  # noqa: BLE001 - the plugin's fault; SystemExit and Ctrl-C end any command
+            raise CommandError(f"command '{command.name}' of plugin '{plugin}' failed: {describe(error)}") from None
+        if type(code) is not int:
+            raise CommandError(
+                f"command '{command.name}' of plugin '{plugin}' returned {type(code).__name__}, not an exit code"
+            )
+        return code
+
+    return run
 
 
 def _workers_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -188,36 +269,6 @@ def _command(
     )
     parser.set_defaults(command=name, run=run, strict=False)
     return parser
-
-
-def _strict_option(parser: argparse.ArgumentParser, what: str = "a plugin that fails to load") -> None:
-    parser.add_argument("--strict", action="store_true", help=f"treat {what} as a failure (exit 1), for CI")
-
-
-def _rules_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rules", metavar="DIR", help="rules directory (default: the packaged rules)")
-
-
-def _format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
-    parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
-
-
-def _input_argument(parser: argparse.ArgumentParser, text: str) -> None:
-    parser.add_argument("input", nargs="?", metavar="INPUT", help=text)
-
-
-def _catalogs_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalogs", metavar="FILE", help='a JSON file: {"missions": [...], "recipes": [...], "jobs": [...]}'
-    )
-
-
-def _viewer_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--viewer", metavar="JSON", help="who is asking: JSON text, or a JSON file")
-
-
-def _example_option(parser: argparse.ArgumentParser, text: str) -> None:
-    parser.add_argument("--example", action="store_true", help=text)
 
 
 def _positive(text: str) -> int:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..core.models import Viewer
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-EXAMPLE_COHORT = "cohort-2026-spring"
 MAX_OPTION_FILE_BYTES = 64 << 20
 """The largest --catalogs, --viewer or --roster file read: 64 MiB (a roster of 100,000 learners takes 15)."""
 STANDARD_INPUT = "standard input"
@@ -256,6 +255,25 @@ def read_json_file(path: Any, option: str) -> Any:
         return json_of(read_limited(path, MAX_OPTION_FILE_BYTES, name))
     except UnreadableJSON as error:
         raise CommandError(f"{name}: {error.problem}") from None
+
+
+def read_json_list(path: Any, option: str) -> list[Any] | None:
+    """The JSON array of the file an option names (``--roster``), or None without one."""
+    value = read_json_file(path, option)
+    if value is not None and not isinstance(value, list):
+        from ..core.jsonl import json_kind
+
+        raise CommandError(f"{option} {path}: expected a JSON array, got {json_kind(value)}")
+    return value
+
+
+def results_in(stream: BinaryIO, dispatcher: Dispatcher) -> Iterator[Any]:
+    """The results of a JSON Lines stream, read one line at a time as they are asked for; a line that
+    gives no result comes as an ``InvalidLine`` (``line 7: the line is blank``), which aggregating
+    (:meth:`Dispatcher.aggregate`) counts and names."""
+    from ..core.jsonl import read_lines, read_results
+
+    return read_results(read_lines(stream), dispatcher.ruleset.access.protected)
 
 
 def input_error(error: InvalidInputError, origin: str | None = None, code: int = EXIT_USAGE) -> CommandError:

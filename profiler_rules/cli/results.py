@@ -1,4 +1,4 @@
-"""Commands that run results through the engines: dispatch, analytics, explain and diff."""
+"""Commands that run results through the engines: dispatch, explain and diff."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..core.errors import ProfilerRulesError
 from .common import (
-    EXAMPLE_COHORT,
     EXIT_OK,
     EXIT_PROBLEMS,
     CommandError,
@@ -30,12 +29,10 @@ from .common import (
     open_input,
     other_rules,
     print_json,
-    read_json_file,
     read_limited,
     source_name,
     uninterrupted,
     visible,
-    warn,
 )
 
 if TYPE_CHECKING:
@@ -239,45 +236,6 @@ def _failure(error: BaseException) -> str:
         where = f" {error.filename}" if error.filename else ""
         return f"cannot go on{where}: {error.strerror or error}"
     return str(error)
-
-
-def run_analytics(args: argparse.Namespace) -> int:
-    from ..core.errors import InvalidInputError, ProfilerRulesError
-    from ..core.jsonl import read_lines, read_results
-
-    source = input_source(args.input, args.example, "cohort", "analytics")
-    example = example_paths() if args.example else {}
-    dispatcher = build_dispatcher(args.rules, args.strict)
-    viewer = load_viewer(args.viewer, example.get("viewer"))
-    cohort = args.cohort if args.cohort or args.sponsor or not args.example else EXAMPLE_COHORT
-    roster = _roster(args.roster or example.get("roster"))
-    with open_input(source) as stream:
-        try:
-            report = dispatcher.analytics(
-                read_results(read_lines(stream), dispatcher.ruleset.access.protected),
-                viewer=viewer,
-                cohort_id=cohort,
-                sponsor_id=args.sponsor,
-                roster=roster,
-                date_from=args.date_from,
-                date_to=args.date_to,
-            )
-        except InvalidInputError as error:
-            raise input_error(error) from None
-        except ProfilerRulesError as error:  # the analytics engine is not loaded
-            raise CommandError(str(error)) from None
-    print(report.model_dump_json(indent=2))
-    warn(report.warnings)
-    return EXIT_OK if report.status == "ok" and not report.results_invalid else EXIT_PROBLEMS
-
-
-def _roster(path: Any) -> list[Any] | None:
-    from ..core.jsonl import json_kind
-
-    roster = read_json_file(path, "--roster")
-    if roster is not None and not isinstance(roster, list):
-        raise CommandError(f"--roster {path}: expected a JSON array, got {json_kind(roster)}")
-    return roster
 
 
 def run_explain(args: argparse.Namespace) -> int:

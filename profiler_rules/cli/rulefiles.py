@@ -239,7 +239,7 @@ def run_init(args: argparse.Namespace) -> int:
 def run_plugins(args: argparse.Namespace) -> int:
     from ..core.plugins import discover_plugins
 
-    registry = discover_plugins()
+    registry = discover_plugins(commands_taken=args.own_commands)
     rule_files = {item.engine.name: str(item.engine.default_rules_file) for item in registry.engines}
     rows = []
     for info in registry.plugins:
@@ -255,6 +255,8 @@ def run_plugins(args: argparse.Namespace) -> int:
         print(f"{row['name']} ({row['source']}, {row['distribution'] or row['module']}{version}): {row['status']}")
         if row["engines"]:
             print(f"  engines: {', '.join(row['engines'])}")
+        if row["commands"]:
+            print(f"  commands: {', '.join(row['commands'])}")
         if row["hooks"]:
             print(f"  hooks:   {', '.join(row['hooks'])}")
         for rules in row["rules_files"]:

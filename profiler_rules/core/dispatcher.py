@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from importlib.resources import files
 from os import PathLike
 from pathlib import Path
@@ -511,7 +510,8 @@ class Dispatcher:
         viewer: Viewer | Mapping[str, Any] | None = None,
         **query: Any,
     ) -> AggregateReport:
-        """Run one engine over many results, read once; see :meth:`analytics` for the dashboards.
+        """Run one engine over many results, read once (the analytics dashboards:
+        ``profiler_rules.plugins.analytics.dashboard`` names their query).
 
         Invalid results are counted, named in the warnings and left out; they do not stop the pass.
 
@@ -530,37 +530,6 @@ class Dispatcher:
                 f"no loaded engine named {engine!r} answers over many results{self._why_not_loaded(engine)}"
             )
         return aggregate(item, ruleset, results, viewer, query, self._who(engine))
-
-    def analytics(
-        self,
-        results: Iterable[ProfilerResult | Mapping[str, Any] | str | bytes],
-        *,
-        viewer: Viewer | Mapping[str, Any] | None,
-        cohort_id: str | None = None,
-        sponsor_id: str | None = None,
-        roster: Iterable[Mapping[str, Any]] | None = None,
-        date_from: date | str | None = None,
-        date_to: date | str | None = None,
-    ) -> AggregateReport:
-        """Cohort and enterprise (sponsor) dashboards over ``results``, any iterable, read once.
-
-        Each learner counts once, by their latest complete result completed from ``date_from`` to
-        ``date_to`` (which includes its whole day). ``roster`` (``[{user_id, cohort_id, sponsor_id,
-        name, email}]``) gives the enrolled learners; without it enrolment figures are ``None``.
-        A viewer the access rules do not allow gets status ``denied`` and no data.
-
-        :raises InvalidInputError: for an invalid viewer, roster or date.
-        """
-        return self.aggregate(
-            "analytics",
-            results,
-            viewer=viewer,
-            cohort_id=cohort_id,
-            sponsor_id=sponsor_id,
-            roster=roster,  # any iterable: the query's validation reads it, or refuses what is not one
-            date_from=date_from,
-            date_to=date_to,
-        )
 
     def _run(self, item: LoadableEngine, result: ProfilerResult, ruleset: RuleSet, context: Context) -> _Answer:
         engine = item.engine

@@ -6,6 +6,10 @@ rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the fi
 import (llm#1280: one broken plugin broke every command); here a failure is recorded by plugin name and
 the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
 leak into other tests (datasette#2627).
+
+The command line loads the plugins for their commands alone on every run, ``--help`` included: this
+module imports the engines' side (the engine base class, rule sets, pydantic) only once engines are
+collected, so that run stays faster than importing pydantic.
 """
 
 from __future__ import annotations
@@ -14,20 +18,22 @@ import functools
 import importlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
-from pydantic import BaseModel
 
 from . import hookspecs
-from .engine import Engine
 from .faults import PASSED_THROUGH, describe
-from .ruleset import LoadableEngine
+from .hookspecs import Command
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .ruleset import LoadableEngine
 
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
@@ -44,6 +50,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 """Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
 
 _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*")
 _RESERVED_NAMES = frozenset({"ruleset", "tests"})
 
 PluginSource = Literal["builtin", "entry point", "given"]
@@ -60,6 +67,7 @@ class PluginInfo:
     version: str | None = None
     hooks: tuple[str, ...] = ()
     engines: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
     status: Literal["loaded", "disabled", "error"] = "loaded"
     errors: tuple[str, ...] = ()
 
@@ -72,6 +80,7 @@ class PluginInfo:
             "version": self.version,
             "hooks": list(self.hooks),
             "engines": list(self.engines),
+            "commands": list(self.commands),
             "status": self.status,
             "errors": list(self.errors),
         }
@@ -79,10 +88,16 @@ class PluginInfo:
 
 @dataclass(frozen=True, slots=True)
 class PluginRegistry:
-    """The outcome of plugin discovery: the usable engines, in run order, and every plugin's story."""
+    """The outcome of plugin discovery: the usable engines, in run order, and every plugin's story.
+
+    ``commands`` are the plugins' command-line commands, each with the name of its plugin, when they
+    were asked for; ``command_problems`` says, one line each, which plugin failed to give its own.
+    """
 
     engines: tuple[LoadableEngine, ...]
     plugins: tuple[PluginInfo, ...]
+    commands: tuple[tuple[str, Command], ...] = ()
+    command_problems: tuple[str, ...] = ()
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -101,6 +116,8 @@ class _Candidate:
     plugin: Any = None
     errors: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    command_errors: list[str] = field(default_factory=list)
 
 
 def discover_plugins(
@@ -108,11 +125,18 @@ def discover_plugins(
     *,
     entry_points: bool = True,
     environ: Mapping[str, str] | None = None,
+    engines: bool = True,
+    commands_taken: Collection[str] | None = None,
 ) -> PluginRegistry:
     """Load built-in plugins, entry-point plugins and ``extra`` plugin objects, and collect their engines.
 
     ``PROFILER_RULES_DISABLED_PLUGINS`` (comma-separated names) disables any plugin, built-in ones
     included; ``PROFILER_RULES_LOAD_PLUGINS``, when set, loads only the entry-point plugins it names.
+
+    :param engines: Collect the engines; without, nothing of the engines' side is imported (the command
+        line's start, which wants the commands alone).
+    :param commands_taken: Collect the plugins' commands too, refusing these names (the command
+        line's own commands); ``None`` collects none.
     """
     environ = os.environ if environ is None else environ
     disabled = _names(environ.get(DISABLED_PLUGINS_VARIABLE))
@@ -127,8 +151,13 @@ def discover_plugins(
         if candidate.plugin is not None and not candidate.errors:
             _register(manager, candidate)
     manager.check_pending()
-    engines = _collect_engines(manager, candidates)
-    return PluginRegistry(engines, tuple(_finish(candidate, manager) for candidate in candidates))
+    found = _collect_engines(manager, candidates) if engines else ()
+    commands = () if commands_taken is None else _collect_commands(manager, candidates, commands_taken)
+    command_problems = tuple(
+        f"plugin '{candidate.info.name}': {error}" for candidate in candidates for error in candidate.command_errors
+    )
+    plugins = tuple(_finish(candidate, manager) for candidate in candidates)
+    return PluginRegistry(found, plugins, commands, command_problems)
 
 
 def _names(value: str | None) -> frozenset[str]:
@@ -248,6 +277,9 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
     ``SystemExit``) or a value of the wrong type refuses the engine at registration rather than failing
     later, in a dispatch or a reload.
     """
+    from .engine import Engine  # the engines' side, imported once engines are collected (see above)
+    from .ruleset import LoadableEngine
+
     if not isinstance(engine, Engine):
         return None, f"registered {type(engine).__name__!r}, which is not a profiler_rules.Engine"
     try:
@@ -308,6 +340,8 @@ def _attribute_problem(engine: Engine) -> str | None:
 
 def _is_model(value: Any) -> bool:
     """A pydantic model class that is ready to validate (not waiting for an undefined annotation)."""
+    from pydantic import BaseModel  # the engines' side, as in _checked_engine
+
     if not (isinstance(value, type) and issubclass(value, BaseModel)):
         return False
     return value.__pydantic_complete__ or bool(value.model_rebuild(raise_errors=False))
@@ -330,15 +364,70 @@ def _drop_unmet_needs(
                 changed = True
 
 
+def _collect_commands(
+    manager: pluggy.PluginManager, candidates: list[_Candidate], taken: Collection[str]
+) -> tuple[tuple[str, Command], ...]:
+    """Each plugin's commands, in plugin order, each plugin's hook called inside its own ``try``."""
+    implementations = {impl.plugin: impl for impl in manager.hook.profiler_rules_register_commands.get_hookimpls()}
+    owners = dict.fromkeys(taken, "")  # "" owns the command line's own commands
+    commands: list[tuple[str, Command]] = []
+    for candidate in candidates:
+        impl = implementations.get(candidate.plugin) if candidate.plugin is not None else None
+        if impl is None or candidate.errors:
+            continue
+        offered: list[Any] = []
+        try:
+            impl.function(register=offered.append)
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
+            candidate.command_errors.append(f"failed to register its commands: {describe(error)}")
+            continue
+        for command in offered:
+            problem = _command_problem(command, owners)
+            if problem is not None:
+                candidate.command_errors.append(problem)
+                continue
+            owners[command.name] = candidate.info.name
+            candidate.commands.append(command.name)
+            commands.append((candidate.info.name, command))
+    return tuple(commands)
+
+
+def _command_problem(command: Any, owners: Mapping[str, str]) -> str | None:
+    """Why a command a plugin registered is refused, or ``None``."""
+    if not isinstance(command, Command):
+        return f"registered {type(command).__name__!r} as a command, which is not a profiler_rules.Command"
+    name = command.name
+    if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
+        return f"command name {name!r} is not lowercase letters, digits and hyphens"
+    if name in owners:
+        owner = owners[name]
+        return (
+            f"command '{name}' is {f'already registered by plugin {owner!r}' if owner else 'a profiler-rules command'}"
+        )
+    if not isinstance(command.help, str) or not callable(command.run):
+        return f"command '{name}' has no help text or no run function"
+    if command.arguments is not None and not callable(command.arguments):
+        return f"command '{name}' has arguments that are not a function"
+    return None
+
+
 def _finish(candidate: _Candidate, manager: pluggy.PluginManager) -> PluginInfo:
     hooks: tuple[str, ...] = ()
     if candidate.plugin is not None and manager.is_registered(candidate.plugin):
         hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(candidate.plugin) or ()))
     status = candidate.info.status
-    if candidate.errors:
+    errors = (*candidate.errors, *candidate.command_errors)
+    if errors:
         status = "error"
     return _with(
-        candidate.info, hooks=hooks, engines=tuple(candidate.engines), status=status, errors=tuple(candidate.errors)
+        candidate.info,
+        hooks=hooks,
+        engines=tuple(candidate.engines),
+        commands=tuple(candidate.commands),
+        status=status,
+        errors=errors,
     )
 
 

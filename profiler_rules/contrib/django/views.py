@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from profiler_rules import AggregateReport, Dispatcher, DispatchReport, EngineReport, InvalidInputError
+from profiler_rules.plugins import analytics
 from profiler_rules.plugins.analytics.engine import COHORT_VIEW, ENTERPRISE_VIEW
 from profiler_rules.plugins.mentorship.engine import VIEW as MENTEE_VIEW
 
@@ -535,7 +536,7 @@ def _date(request: HttpRequest, name: str) -> date | None:
 
 def _unknown_scope(dispatcher: Dispatcher, viewer: Any, what: str, **scope: str | None) -> _Answer:
     """404 for a scope that does not exist, if the viewer may see it were it there; else the rules' 403."""
-    _answer(dispatcher.analytics((), viewer=viewer, **scope), "analytics")
+    _answer(analytics.dashboard(dispatcher, (), viewer=viewer, **scope), "analytics")
     return _Answer(404, {"error": f"{what} not found"})
 
 
@@ -559,8 +560,8 @@ def cohort_analytics(request: HttpRequest, cohort_id: Any) -> Mapping[str, Any]:
     if found is None:
         raise _unknown_scope(dispatcher, viewer, "Cohort", cohort_id=scope)
     roster = _roster(config, cohort=cohort_id)
-    report = dispatcher.analytics(
-        _results_of(roster.user_pks, config), viewer=viewer, cohort_id=scope, roster=roster.entries
+    report = analytics.dashboard(
+        dispatcher, _results_of(roster.user_pks, config), viewer=viewer, cohort_id=scope, roster=roster.entries
     )
     dashboard = _answer(report, "analytics").output
     students = [_student(row) for row in dashboard.students or () if row.profiled]
@@ -634,7 +635,8 @@ def enterprise_analytics(request: HttpRequest) -> Mapping[str, Any]:
     ):
         raise _unknown_scope(dispatcher, viewer, "Sponsor", **scope)
     roster = _roster(config, cohort=cohort, sponsor=sponsor)
-    report = dispatcher.analytics(
+    report = analytics.dashboard(
+        dispatcher,
         _results_of(roster.user_pks, config),
         viewer=viewer,
         roster=roster.entries,

@@ -1,13 +1,20 @@
 """Leadership engine: the value statement handed to the VIP Leadership Academy, and academy eligibility."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from profiler_rules import Engine, hookimpl
+from profiler_rules import hookimpl
 
-from .engine import LeadershipEngine
+if TYPE_CHECKING:
+    from profiler_rules import Engine
 
 
 @hookimpl
 def profiler_rules_register_engines(register: Callable[[Engine], None]) -> None:
     """Register the leadership engine."""
+    # Imported here: the command line loads every plugin for its commands, and must not pay for engines.
+    from .engine import LeadershipEngine
+
     register(LeadershipEngine())

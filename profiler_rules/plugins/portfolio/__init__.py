@@ -1,13 +1,20 @@
 """Portfolio engine: the "My Value Statement" reflection entry a learner's portfolio gets on completion."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from profiler_rules import Engine, hookimpl
+from profiler_rules import hookimpl
 
-from .engine import PortfolioEngine
+if TYPE_CHECKING:
+    from profiler_rules import Engine
 
 
 @hookimpl
 def profiler_rules_register_engines(register: Callable[[Engine], None]) -> None:
     """Register the portfolio engine."""
+    # Imported here: the command line loads every plugin for its commands, and must not pay for engines.
+    from .engine import PortfolioEngine
+
     register(PortfolioEngine())

@@ -9,12 +9,21 @@ a cycle even when Python would put up with it.
 from __future__ import annotations
 
 import ast
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from profiler_rules import Dispatcher
+
+from .conftest import EXAMPLES, install_plugin, run_cli
 
 PACKAGE = Path(__file__).resolve().parent.parent / "profiler_rules"
 CORE = "profiler_rules.core"
@@ -252,3 +261,112 @@ def test_no_plugin_imports_another_plugin() -> None:
         if plugin_of(item.module) not in (None, plugin_of(name))
     ]
     assert not found, "\n".join(found)
+
+
+# --- plugins' commands: the profiler_rules_register_commands hook ------------------------------
+
+
+def with_plugins(tmp_path: Path, *plugins: tuple[str, str]) -> dict[str, str]:
+    """The environment of a command line that finds ``plugins`` (package, entry point name), installed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for package, entry_point in plugins:
+        install_plugin(site, package, entry_point=entry_point)
+    return {"PYTHONPATH": str(site)}
+
+
+GREETING = ("greeting_commands", "greeting")
+
+
+def test_an_installed_plugin_adds_commands_that_help_lists_and_that_run(tmp_path: Path) -> None:
+    env = with_plugins(tmp_path, GREETING)
+    shown = run_cli("--help", env=env)
+    assert shown.code == 0, shown.stderr
+    assert re.search(r"^ +greet +say hello$", shown.stdout, re.MULTILINE), shown.stdout
+    assert re.search(r"^ +analytics\n +cohort and enterprise dashboards over results$", shown.stdout, re.MULTILINE)
+    greeted = run_cli("greet", "--name", "ada", env=env)
+    assert (greeted.code, greeted.stdout, greeted.stderr) == (0, "hello, ada\n", "")
+    assert "--name NAME" in run_cli("greet", "--help", env=env).stdout
+    (row,) = [row for row in run_cli("plugins", "--format", "json", env=env).json() if row["name"] == "greeting"]
+    assert (row["status"], row["commands"], row["hooks"], row["engines"]) == (
+        "loaded",
+        ["greet", "crash", "mute"],
+        ["profiler_rules_register_commands"],
+        [],
+    )
+
+
+def test_help_loads_the_plugins_for_their_commands_and_nothing_of_the_engines(tmp_path: Path) -> None:
+    # --help must stay faster than importing pydantic: the plugins are imported, their engines are not.
+    script = (
+        "import sys\n"
+        "from profiler_rules.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('pydantic', 'jsonschema', 'yaml', 'profiler_rules.core.engine', 'profiler_rules.plugins.missions.engine')\n"
+        "print([name for name in heavy if name in sys.modules], 'profiler_rules.plugins.analytics' in sys.modules, file=sys.stderr)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PROFILER_RULES_")}
+    environment.update(with_plugins(tmp_path, GREETING))
+    run = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, check=True)
+    assert "greet" in run.stdout
+    assert run.stderr == "[] True\n"
+
+
+def test_a_plugin_command_that_fails_as_it_runs_ends_with_one_line_naming_its_plugin(tmp_path: Path) -> None:
+    env = with_plugins(tmp_path, GREETING)
+    crashed = run_cli("crash", env=env)
+    assert (crashed.code, crashed.stdout) == (2, "")
+    assert crashed.stderr == (
+        "profiler-rules: error: command 'crash' of plugin 'greeting' failed: ValueError: the greeting plugin broke\n"
+    )
+    mute = run_cli("mute", env=env)
+    assert (mute.code, mute.stderr) == (
+        2,
+        "profiler-rules: error: command 'mute' of plugin 'greeting' returned NoneType, not an exit code\n",
+    )
+
+
+def test_a_plugin_whose_commands_fail_or_clash_is_named_and_every_other_command_works(tmp_path: Path) -> None:
+    env = with_plugins(tmp_path, GREETING, ("clashing_commands", "other_greeter"), ("raising_commands", "raising"))
+    warnings = [
+        "profiler-rules: warning: plugin 'other_greeter': command 'dispatch' is a profiler-rules command",
+        "profiler-rules: warning: plugin 'other_greeter': command 'greet' is already registered by plugin 'greeting'",
+        "profiler-rules: warning: plugin 'other_greeter': command name 'Bad Name' is not lowercase letters, digits and hyphens",
+        "profiler-rules: warning: plugin 'other_greeter': registered 'str' as a command, which is not a profiler_rules.Command",
+        "profiler-rules: warning: plugin 'raising': failed to register its commands: RuntimeError: no commands today",
+        "profiler-rules: warning: plugin 'other_greeter': command 'helpful' failed to add its arguments: "
+        "ArgumentError: argument -h: conflicting option string: -h",
+    ]
+    waved = run_cli("wave", env=env)
+    assert (waved.code, waved.stdout, waved.stderr.splitlines()) == (0, "the clashing plugin ran\n", warnings)
+    greeted = run_cli("greet", env=env)
+    assert (greeted.code, greeted.stdout) == (0, "hello, world\n")
+    dispatched = run_cli("dispatch", "--example", env=env)
+    assert dispatched.code == 0 and dispatched.json()["engines"]["missions"]["status"] == "ok"
+    assert run_cli("helpful", env=env).code == 2  # left out: argparse knows no such command
+    listed = run_cli("plugins", "--strict", env=env)
+    assert listed.code == 1
+    assert "  error:   command 'greet' is already registered by plugin 'greeting'" in listed.stdout.splitlines()
+    assert "  error:   failed to register its commands: RuntimeError: no commands today" in listed.stdout.splitlines()
+    assert "raising (entry point, raising-commands 1.0.0): error" in listed.stdout.splitlines()
+
+
+def test_a_disabled_plugins_command_is_missing_in_one_line(tmp_path: Path) -> None:
+    env = {**with_plugins(tmp_path, GREETING), "PROFILER_RULES_DISABLED_PLUGINS": "greeting"}
+    run = run_cli("greet", env=env)
+    assert (run.code, run.stderr) == (
+        2,
+        "profiler-rules: error: no command 'greet'; plugins not loaded, whose commands are missing: greeting\n",
+    )
+    assert "greet" not in run_cli("--help", env=env).stdout
+
+
+def test_hosts_have_the_dashboards_from_the_analytics_plugin(dispatcher: Dispatcher) -> None:
+    from profiler_rules.plugins.analytics import dashboard
+
+    results = [json.loads(line) for line in (EXAMPLES / "cohort.jsonl").read_text(encoding="utf-8").splitlines()]
+    admin = {"roles": ["admin"]}
+    report = dashboard(dispatcher, results, viewer=admin, cohort_id="cohort-2026-spring")
+    assert report == dispatcher.aggregate("analytics", results, viewer=admin, cohort_id="cohort-2026-spring")
+    assert report.status == "ok" and report.output.profiled > 0
+    assert not hasattr(dispatcher, "analytics")  # one way: the engine's query lives with the engine

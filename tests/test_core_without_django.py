@@ -63,7 +63,7 @@ def test_the_cli_dispatches_the_example_without_django() -> None:
     assert record["engines"]["missions"]["status"] == "ok"
 
 
-def test_every_module_but_the_django_app_imports_without_django() -> None:
+def test_every_module_of_the_core_and_the_plugins_imports_without_django() -> None:
     run = run_without_django(
         """
         import importlib, pkgutil

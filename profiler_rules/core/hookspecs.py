@@ -64,7 +64,13 @@ class Command:
     ``help`` is its one line in ``profiler-rules --help``; ``arguments`` adds its options and arguments
     to the command's ``argparse`` parser; ``run`` is called with the parsed arguments and returns the
     exit code (0 ok, 1 findings, 2 usage; see ``profiler-rules --help``). ``run`` may raise
-    ``profiler_rules.cli.CommandError`` to end with one line ``profiler-rules: error: ...``.
+    ``profiler_rules.cli.common.CommandError`` to end with one line ``profiler-rules: error: ...``; any
+    other exception it raises ends the command the same way, naming the plugin (exit 2).
+
+    ``profiler_rules.cli.options`` adds the options commands share (``--rules``, ``--viewer``,
+    ``--strict``, ``INPUT``, ``--example``), and ``profiler_rules.cli.common`` holds what commands do
+    with them (``build_dispatcher``, ``input_source``, ``load_viewer``...): the analytics plugin's
+    ``command.py`` is a whole command built with them.
     """
 
     name: str

@@ -60,7 +60,8 @@ def run_dispatch(args: argparse.Namespace) -> int:
     if lines:
         with open_input(source) as stream:
             return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
-    report, text = dispatcher.to_json(_dispatch_document(dispatcher, source, catalogs, viewer, engines), indent=2)
+    report = _dispatch_document(dispatcher, source, catalogs, viewer, engines, explain=args.explain)
+    report, text = dispatcher.to_json(report, indent=2)
     print(text)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
@@ -84,6 +85,8 @@ def _dispatch_document(
     catalogs: Catalogs,
     viewer: Viewer | None,
     engines: list[str] | None = None,
+    *,
+    explain: bool = True,
 ) -> DispatchReport:
     """The report of the one result INPUT holds: bytes that hold no JSON object are unusable input
     (exit 2, naming the file), a result with invalid fields a finding (exit 1)."""
@@ -97,7 +100,7 @@ def _dispatch_document(
         raise CommandError(f"{name}: {error.problem}") from None
     except InvalidInputError as error:
         raise input_error(error, code=EXIT_PROBLEMS) from None
-    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, engines=engines)
+    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, engines=engines, explain=explain)
 
 
 def _refuse_an_input_as_output(inputs: dict[str, Any], output: str | None) -> None:
@@ -139,7 +142,13 @@ def _dispatch_lines(
     kinds = Counter(progress.kinds)
     with _output(args) as sink:
         blocks = dispatch_blocks(
-            dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=progress.records + 1
+            dispatcher,
+            lines,
+            viewer=viewer,
+            catalogs=catalogs,
+            workers=args.workers,
+            first_line=progress.records + 1,
+            explain=args.explain,
         )
         _write(blocks, sink, kinds, _Written(source, args, progress.records))
     if progress.records:

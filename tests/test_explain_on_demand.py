@@ -216,3 +216,76 @@ def test_cli_dispatch_no_explain_on_one_result() -> None:
     assert all(answer["status"] == "ok" and answer["explain"] == [] for answer in report["engines"].values())
     assert report == _emptied(explained.json())
     assert bare.stdout.startswith("{\n  ")  # indented as before
+
+
+# --- raw catalogs prepared once per content --------------------------------------------------------
+
+
+def _raw_catalogs() -> dict[str, Any]:
+    return json.loads((EXAMPLES / "catalogs.json").read_text())
+
+
+def test_the_same_raw_catalogs_are_prepared_once() -> None:
+    dispatcher = Dispatcher.from_rules(entry_points=False)
+    first = dispatcher.prepare_catalogs(_raw_catalogs())
+    assert dispatcher.prepare_catalogs(_raw_catalogs()) is first  # an equal copy: not validated again
+    raw = _raw_catalogs()
+    assert dispatcher.prepare_catalogs(raw) is dispatcher.prepare_catalogs(raw)
+
+
+def test_catalogs_changed_in_place_give_fresh_answers(varied: list[dict[str, Any]]) -> None:
+    dispatcher = Dispatcher.from_rules(entry_points=False)
+    raw = _raw_catalogs()
+    given = varied[:25]
+
+    def answers(by: Dispatcher) -> list[str]:
+        return [by.dispatch(one, viewer=ADMIN, catalogs=raw).model_dump_json() for one in given]
+
+    before = answers(dispatcher)
+    job_title = raw["jobs"][0]["title"]
+    raw["recipes"][0]["skill_codes"].append("WEB")
+    raw["jobs"][0]["title"] = "Renamed"
+    raw["missions"].append({"id": "m-new", "title": "New", "difficulty": 1})
+    after = answers(dispatcher)
+    assert after == answers(Dispatcher.from_rules(entry_points=False))  # a fresh dispatcher's answers
+    assert after != before
+    raw["recipes"][0]["skill_codes"].pop()  # back as it was, in place: the first answers again
+    raw["jobs"][0]["title"] = job_title
+    raw["missions"].pop()
+    assert answers(dispatcher) == before
+
+
+def test_catalogs_that_only_look_alike_are_validated_each(dispatcher: Dispatcher) -> None:
+    from datetime import datetime
+
+    from profiler_rules import InvalidInputError
+
+    as_text = {"missions": [{"id": "m-1", "title": "2026-01-01T00:00:00", "difficulty": 1}]}
+    assert dispatcher.prepare_catalogs(as_text).items["missions"][0].title == "2026-01-01T00:00:00"
+    as_datetime = {"missions": [{"id": "m-1", "title": datetime(2026, 1, 1), "difficulty": 1}]}
+    with pytest.raises(InvalidInputError, match="missions.0.title"):
+        dispatcher.prepare_catalogs(as_datetime)
+    with pytest.raises(InvalidInputError, match="missions.0.title"):
+        dispatcher.prepare_catalogs({"missions": [{"id": "m-1", "title": 5, "difficulty": 1}]})
+
+
+def test_catalogs_of_a_hosts_own_types_are_still_prepared(dispatcher: Dispatcher) -> None:
+    from collections import OrderedDict
+
+    own = OrderedDict(missions=[OrderedDict(id="m-1", title="One", difficulty=2)])
+    prepared = dispatcher.prepare_catalogs(own)
+    assert [mission.id for mission in prepared.items["missions"]] == ["m-1"]
+    own["missions"][0]["difficulty"] = 5
+    assert dispatcher.prepare_catalogs(own).items["missions"][0].difficulty == 5
+
+
+def test_threads_preparing_many_catalogs_each_get_their_own(dispatcher: Dispatcher) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def prepare(number: int) -> int:
+        raw = {"missions": [{"id": f"m-{number}", "title": "T", "difficulty": 1 + number % 5}]}
+        prepared = dispatcher.prepare_catalogs(raw)
+        return prepared.items["missions"][0].difficulty
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(prepare, range(400))) == [1 + number % 5 for number in range(400)]

@@ -17,7 +17,7 @@ from profiler_rules import Context, Dispatcher, Engine, Explanation, Outcome, Pr
 from profiler_rules.core.batch import dispatch_lines
 from profiler_rules.core.engine import Rules as RulesClass
 
-from .conftest import EXAMPLES, FIXTURE_PLUGINS, result, run_cli
+from .conftest import EXAMPLES, FIXTURE_PLUGINS, edit, result, run_cli
 
 BENCH = Path(__file__).parent.parent / "bench"
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
@@ -289,3 +289,26 @@ def test_threads_preparing_many_catalogs_each_get_their_own(dispatcher: Dispatch
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(prepare, range(400))) == [1 + number % 5 for number in range(400)]
+
+
+def test_the_impact_preview_builds_no_explanation(rules_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from profiler_rules.core.cli import main
+
+    edit(rules_dir / "missions.yaml", "default_max_difficulty: 1", "default_max_difficulty: 2")
+    explaining = {RulesClass.explain.__code__, Explanation.__init__.__code__}
+    built = _count_calls(explaining, lambda: main(["diff", "--rules", str(rules_dir), "--example", "--format", "json"]))
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["engines"]["missions"]["changed"] > 0  # the preview still sees the change
+    # The only explanations built are the reasons of skipped and denied answers (each at most an
+    # Explanation and the Rules.explain that made it), which are the answers themselves.
+    viewer = json.loads((EXAMPLES / "viewer.json").read_text())
+    cohort = [json.loads(line) for line in (EXAMPLES / "cohort.jsonl").read_text().splitlines() if line.strip()]
+    declined = sum(
+        answer.status != "ok"
+        for rules in (None, rules_dir)
+        for given in cohort
+        for answer in Dispatcher.from_rules(rules, entry_points=False)
+        .dispatch(given, viewer=viewer, catalogs=EXAMPLE_CATALOGS, explain=False)
+        .engines.values()
+    )
+    assert built <= 2 * declined

@@ -472,7 +472,7 @@ class Dispatcher:
         returned then says so too. A report that writes cleanly costs what ``model_dump_json`` costs.
         """
         try:
-            return report, report.model_dump_json(indent=indent)
+            return report, _write_report(report, indent=indent).decode()
         except PASSED_THROUGH:
             raise
         except BaseException:  # noqa: BLE001 - some engine's output; found below and made its error
@@ -792,6 +792,9 @@ _REENTRANT_RELOAD = (
 _Answer = dict[str, Any]
 """The fields of one engine's :class:`EngineReport`, validated with the whole report."""
 _build_report = DispatchReport.__pydantic_validator__.validate_python
+_write_report = DispatchReport.__pydantic_serializer__.to_json
+"""``model_dump_json`` without its Python wrapper, which passes every option by keyword on each call:
+the same bytes, a few microseconds less for each report a batch writes."""
 _check_answer = EngineReport.__pydantic_validator__.validate_python
 
 

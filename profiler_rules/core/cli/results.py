@@ -349,8 +349,9 @@ def run_diff(args: argparse.Namespace) -> int:
         impact = compare(
             _progress(read_results(read_lines(stream), protected), args.input or "the example cohort"),
             # Through to_json: an engine answer that can not be written as JSON is that engine's error.
-            lambda result: base.to_json(base.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
-            lambda result: new.to_json(new.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
+            # The preview compares decisions (status and output), never explanations: none is built.
+            lambda result: base.to_json(base.dispatch(result, viewer=viewer, catalogs=catalogs, explain=False))[0],
+            lambda result: new.to_json(new.dispatch(result, viewer=viewer, catalogs=catalogs, explain=False))[0],
             new.engines,
         )
     summary = impact.as_dict(args.top)

@@ -743,7 +743,10 @@ class Dispatcher:
             return {
                 "status": outcome.status,
                 "output": output,
-                "explain": _explanations(outcome, context.explain),
+                # An ok answer's explanations only when the host reads them (an engine that ignores
+                # Context.explain may bring some anyway); a skipped or denied answer's always: its
+                # reason is the answer. Written out here rather than called: it runs for every engine.
+                "explain": outcome.explain if context.explain or outcome.status != "ok" else (),
                 "warnings": outcome.warnings,
             }
         except PASSED_THROUGH:
@@ -796,13 +799,6 @@ _write_report = DispatchReport.__pydantic_serializer__.to_json
 """``model_dump_json`` without its Python wrapper, which passes every option by keyword on each call:
 the same bytes, a few microseconds less for each report a batch writes."""
 _check_answer = EngineReport.__pydantic_validator__.validate_python
-
-
-def _explanations(outcome: Outcome, explain: bool) -> Any:
-    """An answer's explanations as the report holds them: an ok answer's only when the host reads them
-    (an engine that ignores ``Context.explain`` may bring some anyway); a skipped or denied answer's
-    always, for its reason is the answer."""
-    return outcome.explain if explain or outcome.status != "ok" else ()
 
 
 def _problem_of(error: BaseException) -> str:

@@ -54,12 +54,21 @@ Record = tuple[str, str]
 ``"engine error"`` (a report in which an engine failed) or ``"invalid"`` (an error record)."""
 
 
-def dispatch_line(dispatcher: Dispatcher, number: int, line: Line, catalogs: Catalogs, viewer: Viewer | None) -> Record:
-    """Dispatch one JSONL line; a bad line becomes an error record naming the line, never an exception."""
+def dispatch_line(
+    dispatcher: Dispatcher,
+    number: int,
+    line: Line,
+    catalogs: Catalogs,
+    viewer: Viewer | None,
+    *,
+    explain: bool = True,
+) -> Record:
+    """Dispatch one JSONL line; a bad line becomes an error record naming the line, never an exception.
+    ``explain`` is :meth:`Dispatcher.dispatch`'s."""
     result = read_line(number, line, dispatcher.ruleset.access.protected)
     if isinstance(result, InvalidLine):
         return result.record(), "invalid"
-    report, text = dispatcher.to_json(dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs))
+    report, text = dispatcher.to_json(dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, explain=explain))
     failed = any(answer.status == "error" for answer in report.engines.values())
     return text, "engine error" if failed else "report"
 
@@ -72,6 +81,7 @@ def dispatch_lines(
     catalogs: Catalogs | None = None,
     workers: int = 1,
     first_line: int = 1,
+    explain: bool = True,
 ) -> Iterator[Record]:
     """Dispatch every line, yielding one record per line, in input order.
 
@@ -80,6 +90,8 @@ def dispatch_lines(
     before it is held. With ``workers > 1`` the lines are dispatched by that many processes, each
     rebuilding the dispatcher from :meth:`Dispatcher.spec`; the viewer and catalogs travel to them
     once, pickled. ``first_line`` numbers the first line given (when resuming after lines already done).
+    ``explain=False`` leaves the explanations of ok answers out of every report, as
+    :meth:`Dispatcher.dispatch` does; the default keeps them.
 
     :raises InvalidInputError: for an invalid viewer or catalogs, before any line is read.
     """
@@ -87,10 +99,10 @@ def dispatch_lines(
         prepared = dispatcher.prepare_catalogs(catalogs)
         checked = _viewer(viewer)
         for number, line in enumerate(lines, start=first_line):
-            yield dispatch_line(dispatcher, number, line, prepared, checked)
+            yield dispatch_line(dispatcher, number, line, prepared, checked, explain=explain)
         return
     for block in dispatch_blocks(
-        dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=workers, first_line=first_line
+        dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=workers, first_line=first_line, explain=explain
     ):
         # Not splitlines(): a record may hold U+2028 and the like, which JSON leaves unescaped.
         yield from zip(block.data.decode().split("\n")[:-1], block.kinds, strict=True)
@@ -118,6 +130,7 @@ def dispatch_blocks(
     catalogs: Catalogs | None = None,
     workers: int = 1,
     first_line: int = 1,
+    explain: bool = True,
 ) -> Iterator[Block]:
     """:func:`dispatch_lines` as blocks of encoded records, ready to write to a binary file.
 
@@ -130,13 +143,16 @@ def dispatch_blocks(
     :raises concurrent.futures.process.BrokenProcessPool: when a worker process died.
     """
     if workers <= 1:
-        for record, kind in dispatch_lines(dispatcher, lines, viewer=viewer, catalogs=catalogs, first_line=first_line):
+        records = dispatch_lines(
+            dispatcher, lines, viewer=viewer, catalogs=catalogs, first_line=first_line, explain=explain
+        )
+        for record, kind in records:
             yield Block(_encode(f"{record}\n"), (kind,))
         return
     prepared, checked = dispatcher.prepare_catalogs(catalogs), _viewer(viewer)
     spool = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX))
     pool = ProcessPoolExecutor(
-        workers, initializer=_start_worker, initargs=(dispatcher.spec(), checked, prepared, spool, os.getpid())
+        workers, initializer=_start_worker, initargs=(dispatcher.spec(), checked, prepared, spool, os.getpid(), explain)
     )
     try:
         yield from _in_order(pool, _chunks(lines, first_line), workers * CHUNKS_IN_FLIGHT_PER_WORKER)
@@ -208,19 +224,21 @@ def _chunks(lines: Iterable[Line], first_line: int) -> Iterator[_Chunk]:
 
 # --- the workers -------------------------------------------------------------------------------------
 
-_worker: tuple[Dispatcher, Catalogs, Viewer | None, Path] | ProfilerRulesError | None = None
+_worker: tuple[Dispatcher, Catalogs, Viewer | None, Path, bool] | ProfilerRulesError | None = None
 _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 0.5
 
 
-def _start_worker(spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs, spool: Path, parent: int) -> None:
+def _start_worker(
+    spec: DispatcherSpec, viewer: Viewer | None, catalogs: Catalogs, spool: Path, parent: int, explain: bool
+) -> None:
     from .core.dispatcher import Dispatcher
 
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     _follow_parent(parent, spool)
     try:
-        _worker = (Dispatcher.from_spec(spec), catalogs, viewer, spool)
+        _worker = (Dispatcher.from_spec(spec), catalogs, viewer, spool, explain)
     except ProfilerRulesError as error:
         # Raised from each chunk's work, it reaches the parent as this error, where failing here would
         # only print a traceback and break the pool.
@@ -278,10 +296,11 @@ def _work(chunk: _Chunk) -> _Spooled:
     if isinstance(_worker, ProfilerRulesError):
         raise _worker
     assert _worker is not None, "the worker was not started"
-    dispatcher, catalogs, viewer, spool = _worker
+    dispatcher, catalogs, viewer, spool, explain = _worker
     start, lines = chunk
     records = [
-        dispatch_line(dispatcher, number, line, catalogs, viewer) for number, line in enumerate(lines, start=start)
+        dispatch_line(dispatcher, number, line, catalogs, viewer, explain=explain)
+        for number, line in enumerate(lines, start=start)
     ]
     path = spool / f"{start}.jsonl"
     path.write_bytes(_encode("".join(f"{record}\n" for record, _ in records)))

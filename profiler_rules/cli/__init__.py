@@ -172,6 +172,12 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _workers_option(dispatch, "dispatch JSON Lines on N processes, in order")
     example_option(dispatch, "the bundled example result, with the bundled catalogs and viewer")
+    dispatch.add_argument(
+        "--no-explain",
+        dest="explain",
+        action="store_false",
+        help="leave out the explanations of ok answers (faster); skipped and denied answers keep their reason",
+    )
 
     explain = _command(commands, "explain", run_explain, "say, in words, which rules decided for one result")
     rules_option(explain)

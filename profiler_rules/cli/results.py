@@ -57,7 +57,8 @@ def run_dispatch(args: argparse.Namespace) -> int:
     if lines:
         with open_input(source) as stream:
             return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
-    report, text = dispatcher.to_json(_dispatch_document(dispatcher, source, catalogs, viewer, engines), indent=2)
+    report = _dispatch_document(dispatcher, source, catalogs, viewer, engines, explain=args.explain)
+    report, text = dispatcher.to_json(report, indent=2)
     print(text)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
@@ -81,6 +82,8 @@ def _dispatch_document(
     catalogs: Catalogs,
     viewer: Viewer | None,
     engines: list[str] | None = None,
+    *,
+    explain: bool = True,
 ) -> DispatchReport:
     """The report of the one result INPUT holds: bytes that hold no JSON object are unusable input
     (exit 2, naming the file), a result with invalid fields a finding (exit 1)."""
@@ -94,7 +97,7 @@ def _dispatch_document(
         raise CommandError(f"{name}: {error.problem}") from None
     except InvalidInputError as error:
         raise input_error(error, code=EXIT_PROBLEMS) from None
-    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, engines=engines)
+    return dispatcher.dispatch(result, viewer=viewer, catalogs=catalogs, engines=engines, explain=explain)
 
 
 def _refuse_an_input_as_output(inputs: dict[str, Any], output: str | None) -> None:
@@ -136,7 +139,13 @@ def _dispatch_lines(
     kinds = Counter(progress.kinds)
     with _output(args) as sink:
         blocks = dispatch_blocks(
-            dispatcher, lines, viewer=viewer, catalogs=catalogs, workers=args.workers, first_line=progress.records + 1
+            dispatcher,
+            lines,
+            viewer=viewer,
+            catalogs=catalogs,
+            workers=args.workers,
+            first_line=progress.records + 1,
+            explain=args.explain,
         )
         _write(blocks, sink, kinds, _Written(source, args, progress.records))
     if progress.records:
@@ -298,8 +307,9 @@ def run_diff(args: argparse.Namespace) -> int:
         impact = compare(
             _progress(read_results(read_lines(stream), protected), args.input or "the example cohort"),
             # Through to_json: an engine answer that can not be written as JSON is that engine's error.
-            lambda result: base.to_json(base.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
-            lambda result: new.to_json(new.dispatch(result, viewer=viewer, catalogs=catalogs))[0],
+            # The preview compares decisions (status and output), never explanations: none is built.
+            lambda result: base.to_json(base.dispatch(result, viewer=viewer, catalogs=catalogs, explain=False))[0],
+            lambda result: new.to_json(new.dispatch(result, viewer=viewer, catalogs=catalogs, explain=False))[0],
             new.engines,
         )
     summary = impact.as_dict(args.top)

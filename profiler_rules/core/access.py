@@ -168,8 +168,12 @@ class AccessPolicy:
         """The access rules as loaded, with their file and lines."""
         return self._rules
 
-    def check(self, view: str, viewer: Viewer | None, subject: Subject) -> AccessDecision:
-        """Decide whether ``viewer`` may see ``view`` of ``subject``; deny unless a grant holds."""
+    def check(self, view: str, viewer: Viewer | None, subject: Subject, *, explain: bool = True) -> AccessDecision:
+        """Decide whether ``viewer`` may see ``view`` of ``subject``; deny unless a grant holds.
+
+        A denial always carries its reason. ``explain=False`` leaves an allowed decision without
+        explanations, for a dispatch whose host reads none (no message is written then).
+        """
         grants = self._ready.get(view, ())
         if viewer is None:
             return self._deny(view, f"no viewer was given; {view} is denied without one")
@@ -180,8 +184,11 @@ class AccessPolicy:
             roles = ", ".join(sorted(viewer.roles)) or "none"
             return self._deny(view, f"the viewer (roles: {roles}) matches no grant of {view} → denied")
         details = held[0].details if len(held) == 1 else frozenset().union(*(grant.details for grant in held))
-        explain = tuple(self._rules.explain(grant.path, grant.because(subject)) for grant in held)
-        return AccessDecision(True, details, explain)
+        if not explain:
+            return AccessDecision(True, details, ())
+        return AccessDecision(
+            True, details, tuple(self._rules.explain(grant.path, grant.because(subject)) for grant in held)
+        )
 
     def _deny(self, view: str, message: str) -> AccessDecision:
         return AccessDecision(False, frozenset(), (self._rules.explain(view, message),))

@@ -20,15 +20,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a dispatch brings besides the result: the viewer (or ``None``), the catalogs, and the
-    rule set the dispatch runs under. Like the rules, the catalogs, their items and the access policy
-    are read-only: prepared catalogs are shared by every dispatch they are passed to."""
+    """What a dispatch brings besides the result: the viewer (or ``None``), the catalogs, the rule set
+    the dispatch runs under, and whether the host reads explanations. Like the rules, the catalogs,
+    their items and the access policy are read-only: prepared catalogs are shared by every dispatch
+    they are passed to."""
 
     viewer: Viewer | None
     catalogs: Mapping[str, tuple[Any, ...]]
     rules_by_engine: Mapping[str, Rules[Any]]
     """Every engine's rules in the rule set, by engine name; an engine reads another's with :meth:`rules_of`."""
     access: AccessPolicy
+    explain: bool = True
+    """Whether the host reads the explanations of ok answers. When false, an engine builds none and
+    formats no message for them (its decisions stay the same); a skipped or denied answer still gives
+    its one reason, and warnings stay. An engine that ignores this still works: the core drops the
+    explanations of its ok answers."""
 
     def catalog(self, name: str) -> tuple[Any, ...] | None:
         """The validated items of catalog ``name``, or ``None`` when the host passed none."""
@@ -39,8 +45,9 @@ class Context:
         return self.rules_by_engine[engine]
 
     def check_access(self, view: str, subject: Subject) -> AccessDecision:
-        """Whether this dispatch's viewer may see ``view`` of ``subject``, by the access rules."""
-        return self.access.check(view, self.viewer, subject)
+        """Whether this dispatch's viewer may see ``view`` of ``subject``, by the access rules. A denial
+        always gives its reason; an allowed view gives its explanations only when :attr:`explain` is true."""
+        return self.access.check(view, self.viewer, subject, explain=self.explain)
 
 
 @dataclass(slots=True)  # not frozen: made for every engine and result, and read once, by the core

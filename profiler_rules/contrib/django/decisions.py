@@ -65,15 +65,20 @@ class Decided:
         return answer["output"] if answer is not None and answer["status"] == "ok" else None
 
 
-def decide(dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | None = None) -> Decided:
+def decide(
+    dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | None = None, *, explain: bool = True
+) -> Decided:
     """Run ``learner``'s result through the engines (all, or ``engines``), with no viewer.
+
+    A decision keeps no explanation; ``explain`` says whether the report itself (which a completion
+    hands to the ``decided`` signal's receivers) explains its answers.
 
     An answer that can not be written as JSON is that engine's error (see :meth:`Dispatcher.to_json`).
 
     :raises InvalidInputError: when the stored result is not a valid profiler result, naming its fields
         (never quoting a protected value).
     """
-    report = dispatcher.dispatch(learner.result, engines=engines)
+    report = dispatcher.dispatch(learner.result, engines=engines, explain=explain)
     try:
         answers = report.model_dump(mode="json", include=_KEPT_FIELDS)["engines"]
     except Exception:  # noqa: BLE001 - an engine's output JSON can not hold

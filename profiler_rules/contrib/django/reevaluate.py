@@ -169,7 +169,8 @@ class Reevaluation:
         impact = self.tally.impact
         impact.results += 1
         try:
-            return decide(self.dispatcher, learner, self.engines)
+            # Only the decisions are compared and written, never the report's explanations.
+            return decide(self.dispatcher, learner, self.engines, explain=False)
         except InvalidInputError as error:
             # Counted and named as diff names an invalid line; the message never quotes a protected value.
             impact.invalid += 1

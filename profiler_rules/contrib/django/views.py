@@ -112,7 +112,11 @@ def _result_or_none(learner: Learner | None, user: Model, source: ResultSource) 
 
 
 def _answer(report: DispatchReport | AggregateReport, engine: str) -> EngineReport | AggregateReport:
-    """The engine's answer, unless it failed (500, logged) or denied the viewer (403, with the reason)."""
+    """The engine's answer, unless it failed (500, logged) or denied the viewer (403, with the reason).
+
+    The views dispatch with ``explain=False``: no body shows an explanation, and a denied answer keeps
+    its reason all the same.
+    """
     answer = report.engines[engine] if isinstance(report, DispatchReport) else report
     if answer.status == "error":
         # The dispatcher has logged the failure; its words may quote the data the engine failed on, so
@@ -154,7 +158,10 @@ def student_missions(request: HttpRequest) -> Mapping[str, Any]:
     learner = source.learner(request.user)
     missions = catalogs.load("missions", where=None if narrowed is None else {"difficulty": narrowed})
     report = dispatcher.dispatch(
-        _result_or_none(learner, request.user, source), catalogs=missions.prepared(dispatcher), engines=["missions"]
+        _result_or_none(learner, request.user, source),
+        catalogs=missions.prepared(dispatcher),
+        engines=["missions"],
+        explain=False,  # the body shows no explanation
     )
     output = _answer(report, "missions").output
     return {
@@ -190,7 +197,9 @@ def recipe_recommendations(request: HttpRequest) -> Mapping[str, Any]:
     if learner is None:
         return _no_recipes(_profiler_status(None))
     recipes = catalogs.load("recipes")
-    report = dispatcher.dispatch(learner.result, catalogs=recipes.prepared(dispatcher), engines=["recipes"])
+    report = dispatcher.dispatch(
+        learner.result, catalogs=recipes.prepared(dispatcher), engines=["recipes"], explain=False
+    )
     answer = _answer(report, "recipes")
     if answer.status != "ok":  # skipped: the source gives complete results only, but the rules decide
         return _no_recipes(_profiler_status(learner))
@@ -260,7 +269,7 @@ def value_statement(request: HttpRequest) -> Mapping[str, Any]:
     learner = result_source().learner(request.user)
     eligible, reasons = None, None
     if learner is not None:
-        report = dispatcher.dispatch(learner.result, engines=["leadership"])
+        report = dispatcher.dispatch(learner.result, engines=["leadership"], explain=False)
         answer = _answer(report, "leadership")
         if answer.status == "ok":
             eligible, reasons = answer.output.eligible, list(answer.output.eligibility_reasons)
@@ -306,7 +315,10 @@ def talent_matches(request: HttpRequest) -> Mapping[str, Any]:
     learner = source.learner(request.user)
     jobs = catalogs.load("jobs")
     report = dispatcher.dispatch(
-        _result_or_none(learner, request.user, source), catalogs=jobs.prepared(dispatcher), engines=["marketplace"]
+        _result_or_none(learner, request.user, source),
+        catalogs=jobs.prepared(dispatcher),
+        engines=["marketplace"],
+        explain=False,
     )
     output = _answer(report, "marketplace").output
     if learner is None or not output.profiler_complete:
@@ -354,12 +366,14 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
     learner = None if mentee is None else source.learner(mentee)
     if learner is None:
         key = str(mentee_id) if mentee is None else source.user_key(mentee)
-        report = dispatcher.dispatch({"session_id": NO_SESSION, "user_id": key}, viewer=viewer, engines=["mentorship"])
+        report = dispatcher.dispatch(
+            {"session_id": NO_SESSION, "user_id": key}, viewer=viewer, engines=["mentorship"], explain=False
+        )
         _answer(report, "mentorship")  # 403 for a denied viewer, before saying what exists
         if mentee is None:
             raise _Answer(404, {"error": "Mentee not found"})
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})
-    report = dispatcher.dispatch(learner.result, viewer=viewer, engines=["mentorship"])
+    report = dispatcher.dispatch(learner.result, viewer=viewer, engines=["mentorship"], explain=False)
     answer = _answer(report, "mentorship")
     if answer.status != "ok":  # skipped: the rules found no complete result to show
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})

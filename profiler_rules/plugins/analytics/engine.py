@@ -252,9 +252,10 @@ class AnalyticsEngine(Engine):
         if not result.is_complete:
             consequence = "only finished or locked results count in the dashboards"
             return Outcome.skipped(Explanation.of_status(result, consequence))
-        readiness, because = _readiness(result.scores.overall, rules)
+        overall = result.scores.overall
+        band = None if overall is None else rules.settings.band_of(overall)
         row = LearnerRow(
-            readiness=readiness,
+            readiness=None if band is None else band[1].band,
             aptitude_score=result.scores.aptitude,
             overall_score=result.scores.overall,
             recommended_track=result.recommended_track,
@@ -262,7 +263,9 @@ class AnalyticsEngine(Engine):
             cohort_ids=result.cohort_ids,
             sponsor_id=result.sponsor_id,
         )
-        return Outcome(row, (*decision.explain, because))
+        if not context.explain:
+            return Outcome(row)
+        return Outcome(row, (*decision.explain, _readiness(overall, band, rules)))
 
     def aggregate(
         self, results: Iterable[ProfilerResult], rules: Rules[AnalyticsRules], context: Context, query: AnalyticsQuery
@@ -537,14 +540,15 @@ def _students(
     return tuple(rows)
 
 
-def _readiness(overall: float | None, rules: Rules[AnalyticsRules]) -> tuple[str | None, Explanation]:
-    if overall is None:
-        return None, rules.explain("readiness_bands", "the overall score is unknown → no readiness band")
-    index, band = rules.settings.band_of(overall)
+def _readiness(
+    overall: float | None, found: tuple[int, ReadinessBand] | None, rules: Rules[AnalyticsRules]
+) -> Explanation:
+    """Why a result has its readiness band: the band ``found`` for its overall score (``None`` when unknown)."""
+    if overall is None or found is None:
+        return rules.explain("readiness_bands", "the overall score is unknown → no readiness band")
+    index, band = found
     limit = f"below {band.below:g}" if band.below is not None else "the last band"
-    return band.band, rules.explain(
-        ("readiness_bands", index), f"overall {overall:g} is {limit} → readiness {band.band}"
-    )
+    return rules.explain(("readiness_bands", index), f"overall {overall:g} is {limit} → readiness {band.band}")
 
 
 def _summary(state: _Pass, rules: Rules[AnalyticsRules]) -> tuple[Explanation, ...]:

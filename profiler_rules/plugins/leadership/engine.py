@@ -132,12 +132,8 @@ class LeadershipEngine(Engine):
 
     def evaluate(self, result: ProfilerResult, rules: Rules[LeadershipRules], context: Context) -> Outcome:
         portfolio: Rules[PortfolioRules] = context.rules_of("portfolio")
-        statement = build_value_statement(result, portfolio)
+        statement = build_value_statement(result, portfolio, explain=context.explain)
         entry = portfolio.settings
-        shared = portfolio.explain(
-            "status",
-            f"the academy sees the portfolio entry's status '{entry.status}' and visibility '{entry.visibility}'",
-        )
         checks = _checks(result, rules.settings.eligibility)
         eligible = any(check.matched for check in checks)
         # An eligible learner's reasons are the rules they met; otherwise every rule they missed, and why.
@@ -150,6 +146,12 @@ class LeadershipEngine(Engine):
             visibility=entry.visibility,
             eligible=eligible,
             eligibility_reasons=reasons,
+        )
+        if not context.explain:
+            return Outcome(output)
+        shared = portfolio.explain(
+            "status",
+            f"the academy sees the portfolio entry's status '{entry.status}' and visibility '{entry.visibility}'",
         )
         return Outcome(output, (*statement.explain, shared, *_explanations(rules, checks, eligible)))
 

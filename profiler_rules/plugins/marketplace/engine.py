@@ -372,10 +372,13 @@ class _Matching:
     unknown score is explained once per result, however many jobs ask for it.
     """
 
-    def __init__(self, result: ProfilerResult, rules: Rules[MarketplaceRules]) -> None:
+    def __init__(self, result: ProfilerResult, rules: Rules[MarketplaceRules], explaining: bool) -> None:
         self.cite = rules.explain
         self.settings = rules.settings
-        self.explain: list[Explanation] = [self.cite(rule, message) for rule, message in self.settings.weight_reasons]
+        self.explaining = explaining  # when false, no explanation is built and no message written
+        self.explain: list[Explanation] = (
+            [self.cite(rule, message) for rule, message in self.settings.weight_reasons] if explaining else []
+        )
         self.warnings: list[str] = []
         self.level = self._learner_level(result.difficulty_selection)
         self.alignment: dict[str, float] = _first_by_key(result.track_alignment.items(), fold)
@@ -395,7 +398,8 @@ class _Matching:
         selection = fold(raw) if raw else ""
         found = self.settings.learner_levels.get(selection) if selection else None
         if found is not None:
-            self.explain.append(self.cite(found.rule, found.message))
+            if self.explaining:
+                self.explain.append(self.cite(found.rule, found.message))
             return found.index
         if not selection:
             reason = "the result has no difficulty selection"
@@ -404,7 +408,8 @@ class _Matching:
             self.warnings.append(
                 f"{reason} (allowed: {self.settings.allowed_difficulties}); the level part is 0 for every job"
             )
-        self.explain.append(self.cite("difficulty_levels", f"{reason}: the level part is 0 for every job"))
+        if self.explaining:
+            self.explain.append(self.cite("difficulty_levels", f"{reason}: the level part is 0 for every job"))
         return None
 
     def _shown_traits(self, result: ProfilerResult) -> frozenset[str]:
@@ -448,9 +453,11 @@ class _Matching:
         weighed = self._known_weight[job.unknown]
         renormalize = self.settings.unknown_component == "renormalize"
         if weighed is None or (renormalize and weighed == 0):
-            self._unscorable(job, weighed or 0.0)
+            if self.explaining:
+                self._unscorable(job)
             return None
-        self._explain_unknown(job)
+        if self.explaining:
+            self._explain_unknown(job)
         weights = self.settings.weight_values
         total = math.fsum([weight * part for weight, part in zip(weights, parts, strict=True) if part is not None])
         return total / weighed if renormalize else total
@@ -483,7 +490,7 @@ class _Matching:
         )
         self.explain.append(self.cite("unknown_component", message))
 
-    def _unscorable(self, job: Job, weighed: float) -> None:
+    def _unscorable(self, job: Job) -> None:
         if len(job.unknown) == len(PARTS):
             why = f"no component can be scored (it has none of {', '.join(FIELD_OF_PART.values())})"
         else:
@@ -496,7 +503,7 @@ class _Matching:
         return self._unaligned(job) if track is None else track
 
     def _unaligned(self, job: Job) -> float:
-        if job.track not in self._unknown_tracks:
+        if self.explaining and job.track not in self._unknown_tracks:
             self._unknown_tracks.add(job.track)
             message = f"the learner has no alignment for track '{job.track_written}': it counts 0 for matching"
             self.explain.append(self.cite("weights.track", message))
@@ -508,7 +515,7 @@ class _Matching:
         for written, key in job.skills or ():
             score = self.aptitude.get(key)
             if score is None:  # not in the breakdown or no known score: counts 0, explained once per result
-                if key not in self._unknown_skills:
+                if self.explaining and key not in self._unknown_skills:
                     self._explain_unknown_skill(written, key)
                 score = 0.0
             scores.append(score)
@@ -529,7 +536,7 @@ class _Matching:
         if self.level is None:
             return 0.0
         step = self.settings.level_steps[self.level][index]
-        if index not in self._steps_said:
+        if self.explaining and index not in self._steps_said:
             # The learner's place in the levels once, then the score of each job level once.
             if not self._level_said:
                 self._level_said = True
@@ -543,12 +550,13 @@ class _Matching:
         self.warnings.append(
             f"job {job.id!r} has job_level {job.job_level!r}, which is not a level (allowed: {allowed}); its level part is 0"
         )
-        message = f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"
-        self.explain.append(self.cite("levels", message))
+        if self.explaining:
+            message = f"job {job.id} has job_level '{job.job_level}', which is not a level: its level part is 0"
+            self.explain.append(self.cite("levels", message))
         return 0.0
 
     def _behavioral_part(self, job: Job) -> float:
-        if not self._cutoff_said and self.traits:
+        if self.explaining and not self._cutoff_said and self.traits:
             self._cutoff_said = True
             self._explain_cutoff()
         culture = job.culture or ()
@@ -569,14 +577,19 @@ class _Matching:
         kept = [row for row in scored if row[0] >= minimum]
         kept.sort(key=lambda row: (-row[0], row[1].id))
         matches = [self._match(*row) for row in kept]
+        if self.explaining:
+            self._explain_minimum(len(catalog), len(scored), len(kept))
+        return matches
+
+    def _explain_minimum(self, jobs: int, scored: int, kept: int) -> None:
+        """How many of the jobs scored were kept, and how many could not be scored."""
         message = (
-            f"{len(scored) - len(kept)} of {len(scored)} job(s) scored below the minimum "
+            f"{scored - kept} of {scored} job(s) scored below the minimum "
             f"{self.settings.minimum_text} and are not shown"
         )
-        if len(scored) < len(catalog):
-            message += f"; {len(catalog) - len(scored)} job(s) could not be scored"
+        if scored < jobs:
+            message += f"; {jobs - scored} job(s) could not be scored"
         self.explain.append(self.cite("minimum_score", message))
-        return matches
 
     def _match(self, score: float, job: Job, parts: _Parts) -> dict[str, Any]:
         """A kept job, explained, as the fields of a :class:`JobMatch`; its parts rounded to 2 places."""
@@ -584,12 +597,13 @@ class _Matching:
             return self._match_with_unknown(score, job, parts)
         track, skills, level, behavioral = parts
         track, skills, level, behavioral = round(track, 2), round(skills, 2), round(level, 2), round(behavioral, 2)  # type: ignore[arg-type]
-        track_term, skills_term, level_term, behavioral_term = self.settings.terms
-        message = (
-            f"job {job.id} '{job.title}': {track_term} {track:g} + {skills_term} {skills:g} + {level_term} {level:g} + "
-            f"{behavioral_term} {behavioral:g} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
-        )
-        self.explain.append(self.cite("weights", message))
+        if self.explaining:
+            track_term, skills_term, level_term, behavioral_term = self.settings.terms
+            message = (
+                f"job {job.id} '{job.title}': {track_term} {track:g} + {skills_term} {skills:g} + {level_term} {level:g} + "
+                f"{behavioral_term} {behavioral:g} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
+            )
+            self.explain.append(self.cite("weights", message))
         components = {"track": track, "skills": skills, "level": level, "behavioral": behavioral}
         return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
 
@@ -597,6 +611,14 @@ class _Matching:
         """:meth:`_match` for a job with unknown parts: the formula shows the known ones, and how the
         rule ``unknown_component`` made the score of them."""
         shown = tuple(None if part is None else round(part, 2) for part in parts)
+        if self.explaining:
+            self._explain_match_with_unknown(score, job, parts, shown)
+        components = dict(zip(PARTS, shown, strict=True))
+        return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
+
+    def _explain_match_with_unknown(
+        self, score: float, job: Job, parts: _Parts, shown: tuple[float | None, ...]
+    ) -> None:
         terms = [f"{term} {part:g}" for term, part in zip(self.settings.terms, shown, strict=True) if part is not None]
         formula = " + ".join(terms)
         if self.settings.unknown_component == "renormalize":
@@ -606,8 +628,6 @@ class _Matching:
             formula += "".join(f" + {part} unknown 0" for part in job.unknown)
         message = f"job {job.id} '{job.title}': {formula} = {score:g}, at least the minimum {self.settings.minimum_text} → match"
         self.explain.append(self.cite("weights", message))
-        components = dict(zip(PARTS, shown, strict=True))
-        return {"job_id": job.id, "title": job.title, "match_score": score, "components": components}
 
 
 class MarketplaceEngine(Engine):
@@ -628,16 +648,23 @@ class MarketplaceEngine(Engine):
         return f"{len(output.matches)} of {output.total_jobs_considered} job(s) match"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[MarketplaceRules], context: Context) -> Outcome:
+        explaining = context.explain
         if not result.is_complete:
+            output = _output(result, complete=False, considered=0, matches=())
+            if not explaining:
+                return Outcome(output)
             because = Explanation.of_status(result, "talent matching needs a finished or locked result → no matches")
-            return Outcome(_output(result, complete=False, considered=0, matches=()), (because,))
+            return Outcome(output, (because,))
         catalog = context.catalog("jobs")
         if catalog is None:
+            output = _output(result, complete=True, considered=0, matches=None)
+            if not explaining:
+                return Outcome(output)
             because = Explanation(
                 rule="jobs", file=None, line=None, message="no jobs catalog was given, so there are no jobs to match"
             )
-            return Outcome(_output(result, complete=True, considered=0, matches=None), (because,))
-        matching = _Matching(result, rules)
+            return Outcome(output, (because,))
+        matching = _Matching(result, rules, explaining)
         matches = matching.matches(catalog)
         return Outcome(
             _output(result, complete=True, considered=len(catalog), matches=matches),

@@ -157,8 +157,12 @@ class MentorshipEngine(Engine):
         if not decision.shows(ANTI_CHEAT):
             # Not even a mention: the reduced view must not tell the signals apart from their absence.
             return Outcome(MenteeView.model_validate(fields), decision.explain)
-        fields["anti_cheat"], because = _anti_cheat(result, rules)
-        return Outcome(MenteeViewWithAntiCheat.model_validate(fields), (*decision.explain, *because))
+        settings = rules.settings.anti_cheat
+        fields["anti_cheat"] = _anti_cheat(result, settings)
+        view = MenteeViewWithAntiCheat.model_validate(fields)
+        if not context.explain:
+            return Outcome(view)
+        return Outcome(view, (*decision.explain, *_anti_cheat_explanations(result, rules, settings)))
 
 
 def _view_fields(result: ProfilerResult) -> dict[str, Any]:
@@ -186,27 +190,32 @@ def _view_fields(result: ProfilerResult) -> dict[str, Any]:
     }
 
 
-def _anti_cheat(
-    result: ProfilerResult, rules: Rules[MentorshipRules]
-) -> tuple[dict[str, Any] | None, tuple[Explanation, ...]]:
-    """The fields of the anti-cheat view, for viewers whose grant shows it, and its explanations: the
-    review threshold, then each suspicious pattern's meaning."""
-    settings = rules.settings.anti_cheat
+def _anti_cheat(result: ProfilerResult, settings: AntiCheatRules) -> dict[str, Any] | None:
+    """The fields of the anti-cheat view, for viewers whose grant shows it."""
     signals = result.anti_cheat
     if signals is None:
-        return None, (rules.explain("anti_cheat", "the result carries no anti-cheat signals"),)
+        return None
     score = signals.score
-    needs_review = score is not None and score >= settings.review_at
     meanings = settings.patterns
-    view = {
+    return {
         "score": score,
-        "needs_review": needs_review,
+        "needs_review": score is not None and score >= settings.review_at,
         "suspicious_patterns": [
             {"pattern": name, "meaning": meanings.get(name)} for name in signals.suspicious_patterns
         ],
         "device_fingerprint": signals.device_fingerprint,
     }
-    verdict = "review" if needs_review else "below" if score is not None else "unknown"
+
+
+def _anti_cheat_explanations(
+    result: ProfilerResult, rules: Rules[MentorshipRules], settings: AntiCheatRules
+) -> tuple[Explanation, ...]:
+    """Why the anti-cheat view says what it says: the review threshold, then each suspicious pattern's meaning."""
+    signals = result.anti_cheat
+    if signals is None:
+        return (rules.explain("anti_cheat", "the result carries no anti-cheat signals"),)
+    score = signals.score
+    verdict = "unknown" if score is None else "review" if score >= settings.review_at else "below"
     explain = [rules.explain("anti_cheat.review_at", settings.review_messages[verdict])]
     for name in dict.fromkeys(signals.suspicious_patterns):
         known = settings.pattern_explanations.get(name)
@@ -215,4 +224,4 @@ def _anti_cheat(
         else:
             message = f"suspicious pattern {name} has no meaning in the rules → shown without one"
             explain.append(rules.explain("anti_cheat.patterns", message))
-    return view, tuple(explain)
+    return tuple(explain)

@@ -154,23 +154,26 @@ class MissionsEngine(Engine):
         raw = result.difficulty_selection
         selection = raw.strip().casefold() if raw else ""
         level = settings.level(selection) if selection else None
-        warnings: list[str] = []
-        if not result.is_complete:
-            reason = f"the result is not complete (status {result.status or 'unknown'})"
-        elif not selection:
-            reason = "the result has no difficulty selection"
-        elif level is None:
-            reason = f"difficulty_selection {raw!r} is not a known level"
-            warnings.append(f"{reason} (allowed: {settings.allowed}); the default max difficulty applies")
-        else:
+        if level is not None and result.is_complete:
+            output, above = self._output(selection, level.cap, level.label, "profiler", context)
+            if not context.explain:
+                return Outcome(output)
             because = rules.explain(level.rule, level.message)
-            output, locked = self._output(selection, level.cap, level.label, "profiler", rules, context)
-            return Outcome(output, (because, _label_explanation(rules, level.cap), *locked))
+            return Outcome(output, (because, _label_explanation(rules, level.cap), *_locked(rules, level.cap, above)))
         cap = settings.default_max_difficulty
-        label = settings.difficulty_labels[str(cap)]
-        because = rules.explain("default_max_difficulty", reason + settings.default_tail)
-        output, locked = self._output(selection or None, cap, label, "default", rules, context)
-        return Outcome(output, (because, _label_explanation(rules, cap), *locked), warnings)
+        warnings: list[str] = []
+        if result.is_complete and level is None and selection:
+            warnings.append(
+                f"difficulty_selection {raw!r} is not a known level (allowed: {settings.allowed}); "
+                "the default max difficulty applies"
+            )
+        output, above = self._output(selection or None, cap, settings.difficulty_labels[str(cap)], "default", context)
+        if not context.explain:
+            return Outcome(output, (), warnings)
+        because = rules.explain(
+            "default_max_difficulty", _default_reason(result, raw, selection) + settings.default_tail
+        )
+        return Outcome(output, (because, _label_explanation(rules, cap), *_locked(rules, cap, above)), warnings)
 
     def summarize(self, output: MissionsOutput) -> str:
         opened = "" if output.open_missions is None else f"; {len(output.open_missions)} mission(s) open"
@@ -182,17 +185,16 @@ class MissionsEngine(Engine):
         cap: int,
         label: str,
         source: Literal["profiler", "default"],
-        rules: Rules[MissionRules],
         context: Context,
-    ) -> tuple[MissionsOutput, tuple[Explanation, ...]]:
-        """The answer, and why the catalog's missions above the cap are locked (none without a catalog)."""
+    ) -> tuple[MissionsOutput, dict[int, int]]:
+        """The answer, and how many of the catalog's missions of each difficulty above the cap are
+        locked (none without a catalog), for the explanations."""
         catalog = context.catalog("missions")
         missions: tuple[Mission, ...] | None = None
-        locked: tuple[Explanation, ...] = ()
+        above: dict[int, int] = {}
         if catalog is not None:
             # One pass: the open missions, and how many of each difficulty above the cap are locked.
             opened: list[Mission] = []
-            above: dict[int, int] = {}
             for mission in catalog:
                 difficulty = mission.difficulty
                 if difficulty <= cap:
@@ -200,8 +202,6 @@ class MissionsEngine(Engine):
                 else:
                     above[difficulty] = above.get(difficulty, 0) + 1
             missions = tuple(opened)
-            if above:
-                locked = _locked(rules, cap, above)
         output = MissionsOutput(
             profiler_difficulty=selection,
             max_difficulty=cap,
@@ -209,7 +209,16 @@ class MissionsEngine(Engine):
             source=source,
             open_missions=missions,
         )
-        return output, locked
+        return output, above
+
+
+def _default_reason(result: ProfilerResult, raw: str | None, selection: str) -> str:
+    """Why the default cap applies to a result, in words."""
+    if not result.is_complete:
+        return f"the result is not complete (status {result.status or 'unknown'})"
+    if not selection:
+        return "the result has no difficulty selection"
+    return f"difficulty_selection {raw!r} is not a known level"
 
 
 def _locked(rules: Rules[MissionRules], cap: int, above: dict[int, int]) -> tuple[Explanation, ...]:

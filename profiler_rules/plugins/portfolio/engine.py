@@ -225,37 +225,43 @@ _NO_VALUES = "no identity values given → their sentence is left out"
 _FALLBACK = "no answer gives a sentence → the fallback is the statement"
 
 
-def build_value_statement(result: ProfilerResult, rules: Rules[PortfolioRules]) -> ValueStatement:
+def build_value_statement(
+    result: ProfilerResult, rules: Rules[PortfolioRules], *, explain: bool = True
+) -> ValueStatement:
     """Build the value statement from ``result.answers`` with the portfolio rules.
 
     Each answered question gives its sentence, in the order why_cyber, what_achieve, identity_values;
     answers are trimmed and blank ones count as absent. With no sentence, the fallback is the statement.
+    ``explain=False`` builds the text alone, without explanations (see ``Context.explain``).
     """
     statement = rules.settings.statement
     answers = result.answers
     parts: list[str] = []
-    explain: list[Explanation] = []
+    explained: list[Explanation] = []
     for name in TEXT_ANSWERS:
         answer = getattr(answers, name)
         answer = answer.strip() if answer else ""
         if answer:
             parts.append(statement.sentence(name, answer=answer))
-            message = f"{name} is answered → sentence {len(parts)} of the statement"
-        else:
-            message = _LEFT_OUT[name]
-        explain.append(rules.explain(_STATEMENT_RULES[name], message))
+            if explain:
+                message = f"{name} is answered → sentence {len(parts)} of the statement"
+                explained.append(rules.explain(_STATEMENT_RULES[name], message))
+        elif explain:
+            explained.append(rules.explain(_STATEMENT_RULES[name], _LEFT_OUT[name]))
     values = [value for value in map(str.strip, answers.identity_values) if value]
     if values:
         joined = ", ".join(values)
         parts.append(statement.sentence("identity_values", values=joined))
-        message = f"{len(values)} identity value(s) given ({joined}) → sentence {len(parts)} of the statement"
-    else:
-        message = _NO_VALUES
-    explain.append(rules.explain(_STATEMENT_RULES["identity_values"], message))
+        if explain:
+            message = f"{len(values)} identity value(s) given ({joined}) → sentence {len(parts)} of the statement"
+            explained.append(rules.explain(_STATEMENT_RULES["identity_values"], message))
+    elif explain:
+        explained.append(rules.explain(_STATEMENT_RULES["identity_values"], _NO_VALUES))
     if not parts:
         parts.append(statement.fallback_sentence)
-        explain.append(rules.explain(_STATEMENT_RULES["fallback"], _FALLBACK))
-    return ValueStatement(" ".join(parts), tuple(explain))
+        if explain:
+            explained.append(rules.explain(_STATEMENT_RULES["fallback"], _FALLBACK))
+    return ValueStatement(" ".join(parts), tuple(explained))
 
 
 class PortfolioEntry(BaseModel):
@@ -287,7 +293,7 @@ class PortfolioEngine(Engine):
 
     def evaluate(self, result: ProfilerResult, rules: Rules[PortfolioRules], context: Context) -> Outcome:
         settings = rules.settings
-        statement = build_value_statement(result, rules)
+        statement = build_value_statement(result, rules, explain=context.explain)
         user_id = result.user_id
         key = settings.key_for(user_id)
         entry = PortfolioEntry(
@@ -301,6 +307,8 @@ class PortfolioEngine(Engine):
             idempotency_key=key,
             on_retake=settings.on_retake,
         )
+        if not context.explain:
+            return Outcome(entry)
         return Outcome(entry, (*statement.explain, *self._fields(rules, user_id, key), self._retake(rules, key)))
 
     @staticmethod

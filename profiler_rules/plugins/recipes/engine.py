@@ -356,9 +356,10 @@ class _Analysis:
     once, for the whole answer, which costs far less than a model per gap.
     """
 
-    def __init__(self, rules: Rules[RecipeRules]) -> None:
+    def __init__(self, rules: Rules[RecipeRules], explaining: bool) -> None:
         self.cite = rules.explain
         self.settings = rules.settings
+        self.explaining = explaining  # when false, no explanation is built and no message written
         self.gaps: list[dict[str, Any]] = []
         self.codes: dict[str, float] = {}  # each needed skill code, in order, with its weight
         self.weighed_by: dict[str, str] = {}  # the priority whose weight each code has, for the explanations
@@ -374,35 +375,42 @@ class _Analysis:
                 needed[code] = weight
 
     def aptitude(self, category: str, score: float | None) -> None:
-        settings, say, cite = self.settings, self.explain.append, self.cite
+        settings, say, cite, explaining = self.settings, self.explain.append, self.cite, self.explaining
         if score is None:
-            say(cite("aptitude.gap_cutoff", f"{category} has no known score → no gap"))
+            if explaining:
+                say(cite("aptitude.gap_cutoff", f"{category} has no known score → no gap"))
             return
         if score >= settings.aptitude.gap_cutoff:
-            message = f"{category} {score:g} is not below {settings.aptitude.cutoff_text} → no gap"
-            say(cite("aptitude.gap_cutoff", message))
+            if explaining:
+                message = f"{category} {score:g} is not below {settings.aptitude.cutoff_text} → no gap"
+                say(cite("aptitude.gap_cutoff", message))
             return
         priority = self._priority(category, score, settings.aptitude.cutoff_text, "aptitude.gap_cutoff")
         found = settings.matches_by_name.get(name_key(category))
         if found is None:
-            say(cite("categories", f"{category} is not a category or alias in the rules → no skill codes"))
+            if explaining:
+                say(cite("categories", f"{category} is not a category or alias in the rules → no skill codes"))
             self.add_gap(category, "aptitude", score, priority, ())
             return
-        if found.alias_rule is not None:
-            say(cite(found.alias_rule, f"{category} is an alias of {found.category} → its skill codes"))
-        say(cite(found.codes_rule, f"{category} calls for {found.codes_text}"))
+        if explaining:
+            if found.alias_rule is not None:
+                say(cite(found.alias_rule, f"{category} is an alias of {found.category} → its skill codes"))
+            say(cite(found.codes_rule, f"{category} calls for {found.codes_text}"))
         self.add_gap(category, "aptitude", score, priority, found.codes)
 
     def technical(self, score: float | None) -> None:
-        rule, say, cite = self.settings.technical_exposure, self.explain.append, self.cite
+        rule, say, cite, explaining = self.settings.technical_exposure, self.explain.append, self.cite, self.explaining
         if score is None:
-            say(cite("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap"))
+            if explaining:
+                say(cite("technical_exposure.gap_cutoff", "technical exposure has no known score → no gap"))
         elif score >= rule.gap_cutoff:
-            message = f"technical exposure {score:g} is not below {rule.cutoff_text} → no gap"
-            say(cite("technical_exposure.gap_cutoff", message))
+            if explaining:
+                message = f"technical exposure {score:g} is not below {rule.cutoff_text} → no gap"
+                say(cite("technical_exposure.gap_cutoff", message))
         else:
             priority = self._priority("technical exposure", score, rule.cutoff_text, "technical_exposure.gap_cutoff")
-            say(cite("technical_exposure.skill_codes", rule.codes_message))
+            if explaining:
+                say(cite("technical_exposure.skill_codes", rule.codes_message))
             self.add_gap("technical_exposure", "technical", score, priority, rule.skill_codes)
 
     def _priority(self, what: str, score: float, cutoff: str, rule: str) -> str:
@@ -411,24 +419,27 @@ class _Analysis:
         for band in self.settings.bands:
             if score < band.below:
                 break
-        scored = f"{what} {score:g}"
-        self.explain.append(self.cite(rule, f"{scored} is below {cutoff} → gap"))
-        self.explain.append(self.cite(band.rule, scored + band.because))
+        if self.explaining:
+            scored = f"{what} {score:g}"
+            self.explain.append(self.cite(rule, f"{scored} is below {cutoff} → gap"))
+            self.explain.append(self.cite(band.rule, scored + band.because))
         return band.priority
 
     def behavioral(self, result: ProfilerResult) -> None:
-        rule, say, cite = self.settings.behavioral, self.explain.append, self.cite
+        rule, say, cite, explaining = self.settings.behavioral, self.explain.append, self.cite, self.explaining
         profile = result.behavioral_profile
         if profile.areas_for_growth is not None:
             for area in profile.areas_for_growth:
                 text = area.strip()
                 if text:
-                    say(cite("behavioral.priority", f"growth area '{text}' → gap, priority {rule.priority}"))
+                    if explaining:
+                        say(cite("behavioral.priority", f"growth area '{text}' → gap, priority {rule.priority}"))
                     self._behavioral_gap(text, None)
             return
         for trait, mean in profile.traits.items():
             if mean < rule.gap_cutoff:
-                say(cite("behavioral.gap_cutoff", f"trait {trait} {mean:g}{rule.gap_because}"))
+                if explaining:
+                    say(cite("behavioral.gap_cutoff", f"trait {trait} {mean:g}{rule.gap_because}"))
                 self._behavioral_gap(trait, mean)
 
     def _behavioral_gap(self, text: str, score: float | None) -> None:
@@ -436,7 +447,10 @@ class _Analysis:
         codes: list[str] = []
         for word in rule.words_in(text):
             keyword = rule.matches_by_word[word]
-            self.explain.append(self.cite(keyword.rule, f"'{text}' mentions {keyword.written} → {keyword.codes_text}"))
+            if self.explaining:
+                self.explain.append(
+                    self.cite(keyword.rule, f"'{text}' mentions {keyword.written} → {keyword.codes_text}")
+                )
             codes.extend(keyword.codes)
         self.add_gap(text, "behavioral", score, rule.priority, codes)
 
@@ -447,6 +461,12 @@ class _Analysis:
             {"id": recipe.id, "title": recipe.title, "skill_codes": matched, "coverage": -coverage}
             for coverage, _, _, _, recipe, matched in ranked[:limit]
         ]
+        if self.explaining:
+            self._explain_ranking(ranked, limit, len(chosen))
+        return chosen
+
+    def _explain_ranking(self, ranked: list[tuple[Any, ...]], limit: int, chosen: int) -> None:
+        """Which priorities' weights ranked the recipes, and how many were kept."""
         used: set[str] = set()  # the priorities whose weights ranked the recipes
         for *_, matched in ranked:
             used.update(map(self.weighed_by.__getitem__, matched))
@@ -455,10 +475,9 @@ class _Analysis:
                 self.explain.append(self.cite(rule, message))
         message = (
             f"{len(ranked)} active recipe(s) teach a needed skill; ranked by covered codes weighted by gap priority, "
-            f"then usage, rating and id → at most {limit} are kept, {len(chosen)} recommended"
+            f"then usage, rating and id → at most {limit} are kept, {chosen} recommended"
         )
         self.explain.append(self.cite("recommendations.max_recipes", message))
-        return chosen
 
     def _ranked(self, catalog: tuple[Recipe, ...]) -> list[tuple[Any, ...]]:
         """The active recipes that teach a needed code, best first: most covered weight, then the most
@@ -495,7 +514,7 @@ class RecipesEngine(Engine):
         return f"{output.total_gaps} gap(s), {output.total_skills} skill code(s){recipes}"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[RecipeRules], context: Context) -> Outcome:
-        analysis = _Analysis(rules)
+        analysis = _Analysis(rules, context.explain)
         for category, value in result.aptitude_breakdown.items():
             analysis.aptitude(category.strip(), percentage_of(value))
         analysis.technical(result.technical_exposure_score)

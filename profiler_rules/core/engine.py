@@ -155,6 +155,12 @@ class Engine:
     access_views: ClassVar[tuple[str, ...]] = ()
     """The views of ``access.yaml`` this engine checks with ``context.check_access``."""
 
+    report_order: ClassVar[int] = 1000
+    """Where this engine's answer sits among a report's engines: lower first. Engines of equal order keep
+    the order their plugins are found in (built-in plugins by name, then entry points by name, then
+    plugins passed in). The built-in engines use 10 to 70; the default puts any new engine, built-in or
+    not, after them, so adding an engine never moves the answers of the others in a report."""
+
     uses_rules_of: ClassVar[tuple[str, ...]] = ()
     """Other engines whose rules this one reads through ``context.rules_of``; without them it is not loaded."""
 

@@ -1,10 +1,11 @@
 """Finding plugins and collecting their engines, each plugin isolated from the others.
 
-Built-in engines are registered from a list, third-party ones from the ``profiler_rules`` entry-point
-group (the shape of llm's and datasette's ``DEFAULT_PLUGINS``). Entry points are loaded one by one
-rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the first plugin that fails to
-import (llm#1280: one broken plugin broke every command); here a failure is recorded by plugin name and
-the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
+Built-in plugins are found by scanning the subpackages of :mod:`profiler_rules.plugins` (adding one is
+adding its folder: there is no list to edit), third-party ones from the ``profiler_rules`` entry-point
+group. Where each engine's answer sits in a report is the engine's own ``report_order``. Entry points
+are loaded one by one rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the
+first plugin that fails to import (llm#1280: one broken plugin broke every command); here a failure is
+recorded by plugin name and the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
 leak into other tests (datasette#2627).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import pkgutil
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,16 +34,8 @@ from .rules import LoadableEngine
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
 DISABLED_PLUGINS_VARIABLE = "PROFILER_RULES_DISABLED_PLUGINS"
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "missions",
-    "recipes",
-    "portfolio",
-    "leadership",
-    "marketplace",
-    "mentorship",
-    "analytics",
-)
-"""Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
+BUILTIN_PACKAGE = "profiler_rules.plugins"
+"""Each subpackage of this package is a built-in plugin, named by its folder."""
 
 _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _RESERVED_NAMES = frozenset({"ruleset", "tests"})
@@ -145,9 +139,18 @@ def _object_name(plugin: object) -> str:
     return name if isinstance(name, str) and name else type(plugin).__name__
 
 
+def builtin_plugin_names() -> tuple[str, ...]:
+    """The built-in plugins, by name (the folders under ``profiler_rules/plugins/``), sorted.
+
+    Only their names are read here, nothing is imported: a disabled built-in plugin is never imported.
+    """
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return tuple(sorted(found.name for found in pkgutil.iter_modules(package.__path__) if found.ispkg))
+
+
 def _builtin(disabled: frozenset[str]) -> Iterable[_Candidate]:
-    for name in BUILTIN_PLUGINS:
-        module = f"profiler_rules.plugins.{name}"
+    for name in builtin_plugin_names():
+        module = f"{BUILTIN_PACKAGE}.{name}"
         candidate = _Candidate(PluginInfo(name, "builtin", module, "profiler-rules", _own_version()))
         if name in disabled:
             candidate.info = _with(candidate.info, status="disabled")
@@ -238,7 +241,8 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
                 owners[loadable.engine.name] = candidate.info.name
                 candidate.engines.append(loadable.engine.name)
     _drop_unmet_needs(engines, owners, {candidate.info.name: candidate for candidate in candidates})
-    return tuple(engines.values())
+    # A stable sort: engines of equal report_order keep the order their plugins were found in.
+    return tuple(sorted(engines.values(), key=lambda item: item.report_order))
 
 
 def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEngine | None, str]:
@@ -287,6 +291,8 @@ def _attribute_problem(engine: Engine) -> str | None:
         isinstance(catalog, str) and _is_model(model) for catalog, model in catalogs.items()
     ):
         return "has catalogs that are not a mapping of catalog name to a pydantic model class"
+    if type(engine.report_order) is not int:  # bool is an int to Python, not an order
+        return f"has a report_order of type {type(engine.report_order).__name__}, not int"
     if not isinstance(engine.requires_complete, bool):
         return f"has a requires_complete of type {type(engine.requires_complete).__name__}, not bool"
     for attribute in ("access_views", "uses_rules_of"):

@@ -124,12 +124,13 @@ class LoadableEngine:
     engine: Engine
     schema: Mapping[str, Any]
     validator: jsonschema.protocols.Validator
+    report_order: int
 
     @classmethod
     def prepare(cls, engine: Engine) -> LoadableEngine:
         """Read and check the engine's schema; raises ``ValueError`` with a reason when it is unusable."""
         schema = read_schema(engine.schema_file)
-        return cls(engine, schema, RuleFileValidator(schema))
+        return cls(engine, schema, RuleFileValidator(schema), engine.report_order)
 
 
 def read_schema(source: Traversable | Path) -> dict[str, Any]:

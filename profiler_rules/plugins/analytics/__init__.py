@@ -1,13 +1,21 @@
 """Analytics engine: cohort and enterprise (sponsor) dashboards over many results, in one pass."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from profiler_rules import Engine, hookimpl
+from profiler_rules import hookimpl
 
-from .engine import AnalyticsEngine
+if TYPE_CHECKING:
+    from profiler_rules import Engine
 
 
 @hookimpl
 def profiler_rules_register_engines(register: Callable[[Engine], None]) -> None:
     """Register the analytics engine."""
+    # Imported here, not at the top: importing the plugin (to list it, or to find its CLI commands)
+    # then costs no pydantic; the engine's models are built only when its engines are wanted.
+    from .engine import AnalyticsEngine
+
     register(AnalyticsEngine())

@@ -233,6 +233,7 @@ class AnalyticsEngine(Engine):
     """Dashboards for cohorts and sponsors; per result, the learner's dashboard row."""
 
     name = "analytics"
+    report_order = 70  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = AnalyticsRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "analytics.yaml")

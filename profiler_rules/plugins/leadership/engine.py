@@ -2,8 +2,8 @@
 the shape of the original ``GET /api/v1/profiler/value-statement``, and whether they are eligible.
 
 The statement, its status and its visibility are the portfolio entry's: this engine reads the portfolio
-rules through the core (``uses_rules_of``) and builds the statement with the portfolio engine's own
-function, so the two can never disagree and the statement is templated in one rule file only.
+rules through the core (``uses_rules_of``) and builds the statement with the portfolio rules' own
+method (``value_statement``), so the two can never disagree and the statement is templated in one rule file only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
-from profiler_rules.plugins.portfolio.engine import PortfolioRules, build_value_statement
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 TraitThreshold = Annotated[float, Field(ge=0, le=10)]
@@ -122,6 +121,7 @@ class LeadershipEngine(Engine):
     """Hands the learner's value statement to the VIP Leadership Academy and decides academy eligibility."""
 
     name = "leadership"
+    report_order = 40  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = LeadershipRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "leadership.yaml")
@@ -131,8 +131,9 @@ class LeadershipEngine(Engine):
         return "eligible for the academy" if output.eligible else "not eligible for the academy"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[LeadershipRules], context: Context) -> Outcome:
-        portfolio: Rules[PortfolioRules] = context.rules_of("portfolio")
-        statement = build_value_statement(result, portfolio)
+        portfolio = context.rules_of("portfolio")
+        # Built by the portfolio's own rules model: no plugin imports another's code.
+        statement = portfolio.settings.value_statement(result, portfolio)
         entry = portfolio.settings
         shared = portfolio.explain(
             "status",

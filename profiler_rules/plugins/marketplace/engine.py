@@ -614,6 +614,7 @@ class MarketplaceEngine(Engine):
     """Scores the jobs of a catalog against a learner's result and keeps those at or above the minimum."""
 
     name = "marketplace"
+    report_order = 50  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = MarketplaceRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "marketplace.yaml")

@@ -136,6 +136,7 @@ class MentorshipEngine(Engine):
     """Shows a learner's results to those the access rules allow, anti-cheat only to some."""
 
     name = "mentorship"
+    report_order = 60  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = MentorshipRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "mentorship.yaml")

@@ -143,6 +143,7 @@ class MissionsEngine(Engine):
     """Caps mission difficulty by the learner's profiler difficulty selection."""
 
     name = "missions"
+    report_order = 10  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = MissionRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "missions.yaml")

@@ -7,7 +7,8 @@ never refreshed. The engine holds no state: ``idempotency_key`` and ``on_retake`
 apply the entry so that a learner keeps one.
 
 The statement is built here and only here (:func:`build_value_statement`); the leadership engine reads
-these rules through the core and calls the same function.
+these rules through the core (``context.rules_of("portfolio")``) and calls their
+:meth:`PortfolioRules.value_statement`, without importing this plugin.
 """
 
 from __future__ import annotations
@@ -208,6 +209,12 @@ class PortfolioRules(BaseModel):
         """The learner's idempotency key: the same for every result of one learner."""
         return self.key_template.render({"user_id": user_id})
 
+    def value_statement(self, result: ProfilerResult, rules: Rules[PortfolioRules]) -> ValueStatement:
+        """The learner's value statement by these rules, explained from ``rules`` (the rules these
+        settings are the ``settings`` of). Other engines (leadership) reach it through
+        ``context.rules_of("portfolio").settings``, never by importing this plugin."""
+        return build_value_statement(result, rules)
+
 
 @dataclass(frozen=True, slots=True)
 class ValueStatement:
@@ -278,6 +285,7 @@ class PortfolioEngine(Engine):
     """Writes the learner's "My Value Statement" portfolio entry from their profiler answers."""
 
     name = "portfolio"
+    report_order = 30  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = PortfolioRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "portfolio.yaml")

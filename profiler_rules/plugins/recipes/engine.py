@@ -485,6 +485,7 @@ class RecipesEngine(Engine):
     """Finds skill gaps and the recipes that close them."""
 
     name = "recipes"
+    report_order = 20  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
     rules_model = RecipeRules
     schema_file = files(__package__).joinpath("schema.json")
     default_rules_file = files("profiler_rules").joinpath("rules", "recipes.yaml")

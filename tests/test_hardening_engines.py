@@ -212,7 +212,7 @@ def test_a_rules_model_whose_validator_raises_is_a_problem_of_its_rule_file(
         ("uses_rules_of", None, SystemExit, "engine 'odd': SystemExit: 7"),
         ("aggregate_query", {"since": 1}, None, "engine 'odd' has an aggregate_query that is not a pydantic model"),
         ("default_rules_file", "odd.yaml", None, "engine 'odd' has a default_rules_file of type str, not a Path"),
-        ("rules_model", None, SystemExit, "engine 'odd': SystemExit: 7"),
+        ("settings_model", None, SystemExit, "engine 'odd': SystemExit: 7"),
         ("summarize", "briefly", None, "engine 'odd' has a summarize that is not a method"),
     ],
 )

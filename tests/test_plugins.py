@@ -210,10 +210,12 @@ def test_registration_faults_are_reported_by_plugin_name(site: Path, name: str, 
 
 def test_an_engine_with_an_invalid_schema_is_refused(site: Path, tmp_path: Path) -> None:
     faulty = load_faulty(site)
-    (site / "faulty_engines" / "schema.json").write_text('{"type": "objekt"}')
-    dispatcher = Dispatcher.from_rules(plugins=[faulty.RaisingPlugin()], entry_points=False)
+    dispatcher = Dispatcher.from_rules(plugins=[faulty.InvalidSchemaPlugin()], entry_points=False)
     assert dispatcher.engines == BUILTIN_PLUGINS
-    assert "is not valid draft-07" in dispatcher.plugin_problems[0]
+    assert dispatcher.plugin_problems == (
+        "plugin 'InvalidSchemaPlugin': engine 'invalid_schema': the schema of its settings model "
+        "InvalidSchemaRules is not valid draft-07: 'objekt' is not valid under any of the given schemas",
+    )
 
 
 # --- allow and block lists ---------------------------------------------------------------------

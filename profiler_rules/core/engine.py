@@ -137,11 +137,12 @@ class Engine:
     name: ClassVar[str]
     """The engine's name: a lowercase identifier, the key of its report and the stem of its rule file."""
 
-    rules_model: ClassVar[type[BaseModel]]
-    """The pydantic model the rule file is built into after it passes the schema."""
+    settings_model: ClassVar[type[BaseModel]]
+    """The pydantic model of the rule file, built into ``Rules.settings``: the rule shape, written once.
 
-    schema_file: ClassVar[Traversable | Path]
-    """The JSON Schema (draft-07) of the rule file, with a description on every field."""
+    The rule file's JSON Schema is generated from it (see :mod:`profiler_rules.core.ruleschema`): give
+    the model a docstring and its fields ``Field(description=..., examples=...)``, which editors show,
+    and ``model_config = ConfigDict(title="Badges rules", extra="forbid")``."""
 
     default_rules_file: ClassVar[Traversable | Path]
     """The rule file shipped with the engine, used when the host names no rules directory."""

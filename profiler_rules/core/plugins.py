@@ -278,14 +278,14 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
 
 def _attribute_problem(engine: Engine) -> str | None:
     """What is wrong with the attributes the core reads of an engine (besides its name), or ``None``."""
-    if not _is_model(getattr(engine, "rules_model", None)):
-        return "has no rules_model (a pydantic model class)"
-    for attribute in ("schema_file", "default_rules_file"):
-        value = getattr(engine, attribute, None)
-        if value is None:
-            return f"has no {attribute}"
-        if not isinstance(value, Traversable | Path):
-            return f"has a {attribute} of type {type(value).__name__}, not a Path or importlib.resources file"
+    if not _is_model(getattr(engine, "settings_model", None)):
+        return "has no settings_model (a pydantic model class)"
+    rule_file = getattr(engine, "default_rules_file", None)
+    if rule_file is None:
+        return "has no default_rules_file"
+    if not isinstance(rule_file, Traversable | Path):
+        kind = type(rule_file).__name__
+        return f"has a default_rules_file of type {kind}, not a Path or importlib.resources file"
     catalogs = engine.catalogs
     if not isinstance(catalogs, Mapping) or not all(
         isinstance(catalog, str) and _is_model(model) for catalog, model in catalogs.items()

@@ -31,12 +31,41 @@ def fold(name: str) -> str:
 
 
 class EligibilityRules(BaseModel):
-    """Who may join the academy: a learner matching any one rule is eligible."""
+    """The academy's eligibility rules: a learner who matches any one of them is eligible. At least one
+    track or one trait threshold must be given."""
 
     model_config = _FROZEN
 
-    tracks: list[str]
-    trait_thresholds: dict[str, TraitThreshold]
+    tracks: list[
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                pattern=r"\S",
+                description="A track name, as the profiler recommends it.",
+                examples=["leadership", "grc"],
+            ),
+        ]
+    ] = Field(
+        description="A learner whose recommended track is one of these is eligible. Tracks are matched "
+        "whatever their case and surrounding spaces.",
+        examples=[["leadership"], ["leadership", "grc"]],
+    )
+    trait_thresholds: dict[
+        Annotated[str, Field(min_length=1, pattern=r"\S")],
+        Annotated[
+            TraitThreshold,
+            Field(
+                description="The lowest mean of this trait, from 0 to 10, that makes a learner eligible.",
+                examples=[7],
+            ),
+        ],
+    ] = Field(
+        description="Behavioral traits and their thresholds on the profiler's 0-10 scale: a learner whose trait "
+        "is at or above its threshold is eligible (exactly at the threshold is eligible). Trait names are "
+        "matched whatever their case and surrounding spaces; a trait missing from the profile never matches.",
+        examples=[{"leadership": 7}, {"leadership": 7, "collaboration": 8.5}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EligibilityRules:
@@ -83,9 +112,11 @@ class EligibilityRules(BaseModel):
 
 
 class LeadershipRules(BaseModel):
-    """``rules/leadership.yaml``, built. The statement's own rules are in ``portfolio.yaml``."""
+    """Who is eligible for the VIP Leadership Academy. The value statement the academy receives, its
+    status and its visibility are set in the portfolio rules (portfolio.yaml), not here."""
 
-    model_config = _FROZEN
+    # ``rules/leadership.yaml``, built. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Leadership rules")
 
     eligibility: EligibilityRules
 
@@ -122,8 +153,7 @@ class LeadershipEngine(Engine):
 
     name = "leadership"
     report_order = 40  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
-    rules_model = LeadershipRules
-    schema_file = files(__package__).joinpath("schema.json")
+    settings_model = LeadershipRules
     default_rules_file = files("profiler_rules").joinpath("rules", "leadership.yaml")
     uses_rules_of = ("portfolio",)
 

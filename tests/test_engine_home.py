@@ -4,10 +4,12 @@ import nothing of each other."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ import profiler_rules.plugins
 from profiler_rules import Dispatcher
 from profiler_rules.core.plugins import builtin_plugin_names, discover_plugins
 
-from .conftest import result
+from .conftest import result, run_cli
 
 PLUGINS = Path(profiler_rules.plugins.__file__).parent
 REPORT_ORDER = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
@@ -134,3 +136,57 @@ def test_leadership_builds_the_statement_through_the_portfolio_rules_it_reads() 
 def test_the_plugins_folder_holds_no_schema_files() -> None:
     """The rule shape is written once, as the settings model; no schema file copies it."""
     assert sorted(PLUGINS.rglob("*.json")) == []
+
+
+def _settings_without_description(schema: Any, path: str = "") -> list[str]:
+    """The paths of the settings in a schema that an editor would show without a description."""
+    missing = []
+    for name, setting in schema.get("properties", {}).items():
+        if "description" not in setting:
+            missing.append(f"{path}{name}")
+        missing.extend(_settings_without_description(setting, f"{path}{name}."))
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            missing.extend(_settings_without_description(schema[key], f"{path}[{key}]."))
+    return missing
+
+
+@pytest.mark.parametrize("engine", REPORT_ORDER)
+def test_the_schema_command_prints_the_schema_generated_from_the_settings_model(engine: str) -> None:
+    printed = run_cli("schema", engine)
+    assert printed.code == 0, printed.stderr
+    schema = json.loads(printed.stdout)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert schema["title"] == f"{engine.capitalize()} rules"
+    assert "\n" not in schema["description"]  # a docstring's line breaks are the source's, not the author's
+    assert _settings_without_description(schema) == []
+
+
+def test_a_schema_is_generated_once_per_model_and_process() -> None:
+    first = {item.engine.name: item.schema for item in discover_plugins(entry_points=False).engines}
+    again = {item.engine.name: item.schema for item in discover_plugins(entry_points=False).engines}
+    assert all(again[name] is schema for name, schema in first.items())
+
+
+def test_a_key_that_breaks_a_naming_pattern_is_reported_at_its_place(tmp_path: Path) -> None:
+    """The patterns of a mapping's keys (pydantic would make them patternProperties, letting any other key
+    through) are checked as propertyNames, at the key's own line and column."""
+    rules = tmp_path / "rules"
+    assert run_cli("init", str(rules)).code == 0
+    text = (rules / "recipes.yaml").read_text(encoding="utf-8")
+    (rules / "recipes.yaml").write_text(text.replace("    high: 2\n", "    High: 2\n"), encoding="utf-8")
+    checked = run_cli("check", "--rules", str(rules))
+    assert checked.code == 1
+    line = text.splitlines().index("    high: 2") + 1
+    assert f"recipes.yaml:{line}:5: error: 'High' is not a valid name under 'priority_weights'" in checked.stdout, checked.stdout
+
+
+def test_a_setting_left_out_may_not_be_written_as_null(tmp_path: Path) -> None:
+    """An optional setting (a readiness band's 'below') is left out, never written as null."""
+    rules = tmp_path / "rules"
+    assert run_cli("init", str(rules)).code == 0
+    text = (rules / "analytics.yaml").read_text(encoding="utf-8")
+    (rules / "analytics.yaml").write_text(text.replace("below: 40", "below: ~"), encoding="utf-8")
+    checked = run_cli("check", "--rules", str(rules))
+    assert checked.code == 1
+    assert "error: an empty value is not of type 'number' [readiness_bands[0].below]" in checked.stdout, checked.stdout

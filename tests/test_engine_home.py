@@ -178,7 +178,9 @@ def test_a_key_that_breaks_a_naming_pattern_is_reported_at_its_place(tmp_path: P
     checked = run_cli("check", "--rules", str(rules))
     assert checked.code == 1
     line = text.splitlines().index("    high: 2") + 1
-    assert f"recipes.yaml:{line}:5: error: 'High' is not a valid name under 'priority_weights'" in checked.stdout, checked.stdout
+    assert f"recipes.yaml:{line}:5: error: 'High' is not a valid name under 'priority_weights'" in checked.stdout, (
+        checked.stdout
+    )
 
 
 def test_a_setting_left_out_may_not_be_written_as_null(tmp_path: Path) -> None:

@@ -17,13 +17,13 @@ import pytest
 
 from profiler_rules import Dispatcher, ProfilerRulesError, RulesError
 
-from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
+from .conftest import BUILTIN_ENGINES, EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
 from .fixtures.hostile_engines import MUTATIONS
 
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
 EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
 ADMIN = {"user_id": "admin-1", "roles": ["admin"]}
-BUILTIN = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
+BUILTIN = BUILTIN_ENGINES
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ from profiler_rules import Dispatcher, RulesError
 from profiler_rules.core import hookspecs
 from profiler_rules.core.plugins import discover_plugins
 
-from .conftest import FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, line_of, result, run_cli
+from .conftest import BUILTIN_ENGINES, FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, line_of, result, run_cli
 
-# The built-in engines in the order every report lists them: written out here, not read from the code,
-# so that a change of order (or a new engine's place) fails a test rather than reordering reports.
-BUILTIN_PLUGINS = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
+BUILTIN_PLUGINS = BUILTIN_ENGINES  # one plugin per built-in engine, named after it
 
 
 def plugin(dispatcher: Dispatcher, name: str):  # type: ignore[no-untyped-def]

@@ -246,7 +246,7 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
 
 
 def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEngine | None, str]:
-    """The engine with its schema loaded, or why it is refused.
+    """The engine with its schema generated (once per settings model), or why it is refused.
 
     Every attribute the core reads is read and checked here, once, so a property that raises (even
     ``SystemExit``) or a value of the wrong type refuses the engine at registration rather than failing

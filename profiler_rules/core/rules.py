@@ -119,7 +119,7 @@ class _Manifest(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class LoadableEngine:
-    """An engine with its schema read and its validator built, once per dispatcher."""
+    """An engine with the schema generated from its settings model and its validator built."""
 
     engine: Engine
     schema: Mapping[str, Any]

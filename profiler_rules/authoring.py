@@ -2,8 +2,9 @@
 
 Every packaged rule file starts with a ``yaml-language-server`` modeline naming its schema in
 ``schemas/`` beside it, so an editor with the YAML language server gives hover text, completion and
-errors as the author types. ``init`` copies the rules, their tests and those schemas together, so the
-modelines keep working in the host's own directory.
+errors as the author types. The schemas are generated (an engine's from its settings model), not
+copied: ``init`` writes them beside the rules and tests it copies, so the modelines keep working in the
+host's own directory, and ``profiler-rules schema --write`` writes them anywhere.
 """
 
 from __future__ import annotations

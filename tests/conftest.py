@@ -16,9 +16,15 @@ from typing import Any
 import pytest
 
 from profiler_rules import Dispatcher
+from profiler_rules.core.plugins import discover_plugins
 
 PACKAGED_RULES = Path(str(files("profiler_rules").joinpath("rules")))
 EXAMPLES = Path(str(files("profiler_rules").joinpath("examples")))
+BUILTIN_ENGINES: tuple[str, ...] = tuple(
+    item.engine.name for item in discover_plugins(entry_points=False, environ={}).engines
+)
+"""The built-in engines in report order, as discovered. Tests that go over every engine use this, so that
+adding an engine changes no test but its own; tests/test_engine_home.py pins the order of the existing ones."""
 
 
 @pytest.fixture(autouse=True)

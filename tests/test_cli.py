@@ -141,9 +141,10 @@ def test_python_dash_m_and_the_console_script_agree() -> None:
 
 def test_plugins_lists_the_builtin_engines() -> None:
     rows = run_cli("plugins", "--format", "json").json()
+    # Built-in plugins are listed as they are found: by folder name.
     assert [(row["name"], row["source"], row["status"], row["engines"]) for row in rows[:2]] == [
-        ("missions", "builtin", "loaded", ["missions"]),
-        ("recipes", "builtin", "loaded", ["recipes"]),
+        ("analytics", "builtin", "loaded", ["analytics"]),
+        ("leadership", "builtin", "loaded", ["leadership"]),
     ]
 
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from profiler_rules import Dispatcher
 
 from .conftest import EXAMPLES, install_plugin, run_cli
@@ -248,10 +246,6 @@ def test_no_module_uses_another_modules_private_names() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the leadership plugin imports the portfolio plugin's code; helper B removes that import (issue 12)",
-)
 def test_no_plugin_imports_another_plugin() -> None:
     found = [
         f"{item.importer}:{item.line} imports {item.module}"

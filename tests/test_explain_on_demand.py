@@ -137,8 +137,7 @@ class _UnheedingEngine(Engine):
     """A third-party engine written before explanations were optional: it explains every answer."""
 
     name = "badges"
-    rules_model = _Rules
-    schema_file = FIXTURE_PLUGINS / "badges_engine" / "schema.json"
+    settings_model = _Rules
     default_rules_file = FIXTURE_PLUGINS / "badges_engine" / "badges.yaml"
     requires_complete = False
 

@@ -17,13 +17,13 @@ import pytest
 
 from profiler_rules import Dispatcher, ProfilerRulesError, RulesError
 
-from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
+from .conftest import BUILTIN_ENGINES, EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, result, run_cli
 from .fixtures.hostile_engines import MUTATIONS
 
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
 EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
 ADMIN = {"user_id": "admin-1", "roles": ["admin"]}
-BUILTIN = ("missions", "recipes", "portfolio", "leadership", "marketplace", "mentorship", "analytics")
+BUILTIN = BUILTIN_ENGINES
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def test_a_rules_model_whose_validator_raises_is_a_problem_of_its_rule_file(
         ("uses_rules_of", None, SystemExit, "engine 'odd': SystemExit: 7"),
         ("aggregate_query", {"since": 1}, None, "engine 'odd' has an aggregate_query that is not a pydantic model"),
         ("default_rules_file", "odd.yaml", None, "engine 'odd' has a default_rules_file of type str, not a Path"),
-        ("rules_model", None, SystemExit, "engine 'odd': SystemExit: 7"),
+        ("settings_model", None, SystemExit, "engine 'odd': SystemExit: 7"),
         ("summarize", "briefly", None, "engine 'odd' has a summarize that is not a method"),
     ],
 )

@@ -4,6 +4,7 @@ that reads as sentences."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import json
 import logging
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from profiler_rules import Dispatcher
-from profiler_rules.core.plugins import BUILTIN_PLUGINS, DISABLED_PLUGINS_VARIABLE
+from profiler_rules.core.plugins import DISABLED_PLUGINS_VARIABLE, builtin_plugin_names
+from profiler_rules.core.ruleschema import settings_schema
 
 from .conftest import EXAMPLES, FIXTURE_PLUGINS, PACKAGED_RULES, edit, install_plugin, line_of, result, run_cli
 
@@ -34,7 +36,7 @@ def example_catalogs() -> dict[str, object]:
 # --- Disabling an engine never breaks the examples or a host -------------------------------------------
 
 
-@pytest.mark.parametrize("engine", BUILTIN_PLUGINS)
+@pytest.mark.parametrize("engine", builtin_plugin_names())
 def test_every_example_command_works_with_any_builtin_engine_disabled(engine: str) -> None:
     env = {DISABLED_PLUGINS_VARIABLE: engine}
     catalog = CATALOG_OF.get(engine)
@@ -415,14 +417,13 @@ PLUGIN_SECTION = "## For the platform team: engine plugins"
 EXAMPLE_FILES = {
     "pyproject.toml",
     "badges_engine/__init__.py",
-    "badges_engine/schema.json",
     "badges_engine/badges.yaml",
 }
 
 
 def readme_example() -> dict[str, str]:
     """The files of the README's plugin example, by path: each code block follows a line naming its file
-    (`` `badges_engine/schema.json`: ``)."""
+    (`` `badges_engine/badges.yaml`: ``)."""
     text = README.read_text(encoding="utf-8")
     start = text.index(PLUGIN_SECTION)
     end = text.find("\n## ", start + len(PLUGIN_SECTION))
@@ -432,7 +433,7 @@ def readme_example() -> dict[str, str]:
     return files
 
 
-def test_the_readme_plugin_example_is_complete_and_is_the_test_fixture() -> None:
+def test_the_readme_plugin_example_is_complete_and_is_the_test_fixture(site: Path) -> None:
     files = readme_example()
     assert set(files) == EXAMPLE_FILES
     # The tests' installed plugin (tests/fixtures/badges_engine) is this example, byte for byte.
@@ -440,12 +441,13 @@ def test_the_readme_plugin_example_is_complete_and_is_the_test_fixture() -> None
         assert (FIXTURE_PLUGINS / name).read_text(encoding="utf-8") == files[name], name
     project = tomllib.loads(files["pyproject.toml"])
     assert project["project"]["entry-points"]["profiler_rules"] == {"badges": "badges_engine"}
-    assert set(project["tool"]["setuptools"]["package-data"]["badges_engine"]) == {"schema.json", "badges.yaml"}
-    schema = json.loads(files["badges_engine/schema.json"])
-    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert set(project["tool"]["setuptools"]["package-data"]["badges_engine"]) == {"badges.yaml"}
+    # The rule shape is written once, in the settings model; the schema generated from it describes every setting.
+    install_plugin(site, "badges_engine", entry_point="badges")  # the fixture: the README's files, as asserted above
+    schema = settings_schema(importlib.import_module("badges_engine").BadgesEngine.settings_model)
+    assert (schema["$schema"], schema["title"]) == ("http://json-schema.org/draft-07/schema#", "Badges rules")
     for name, setting in schema["properties"].items():
-        assert {"description", "examples", "default"} <= set(setting), name
-    assert files["badges_engine/badges.yaml"].startswith("# yaml-language-server: $schema=schema.json\n")
+        assert {"description", "examples"} <= set(setting), name
 
 
 def test_one_entry_point_form_everywhere() -> None:
@@ -467,7 +469,7 @@ def test_init_points_a_plugins_rule_file_at_the_schema_it_writes(site: Path, tmp
     first, _, rest = (target / "badges.yaml").read_text(encoding="utf-8").partition("\n")
     assert first == "# yaml-language-server: $schema=schemas/badges.schema.json"
     assert (target / "schemas" / "badges.schema.json").is_file()
-    assert rest == (FIXTURE_PLUGINS / "badges_engine" / "badges.yaml").read_text(encoding="utf-8").partition("\n")[2]
+    assert rest == (FIXTURE_PLUGINS / "badges_engine" / "badges.yaml").read_text(encoding="utf-8")
     assert Dispatcher.from_rules(target).engines[-1] == "badges"
 
 
@@ -548,7 +550,7 @@ def test_the_readme_plugin_example_works_installed_as_wheels_in_a_fresh_environm
 
     checked = run("profiler-rules", "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.startswith(f"ok: rules of {len(BUILTIN_PLUGINS) + 1} engine(s) are valid")
+    assert checked.stdout.startswith(f"ok: rules of {len(builtin_plugin_names()) + 1} engine(s) are valid")
 
     dispatched = run("profiler-rules", "dispatch", "--example")
     assert dispatched.returncode == 0, dispatched.stderr

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from profiler_rules import Dispatcher, InvalidInputError, Viewer
+from profiler_rules.core.access import ACCESS_SCHEMA
 from profiler_rules.core.models import ProfilerResult
 from profiler_rules.plugins.analytics import dashboard
 
-from .conftest import PACKAGED_RULES, edit, result, run_cli
+from .conftest import edit, result, run_cli
 
 SESSION = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 COHORT = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
@@ -115,7 +116,7 @@ def test_access_rules_grant_any_role_name(rules_dir: Path) -> None:
 
 
 def test_the_access_schema_lists_no_closed_set_of_roles_but_suggests_the_usual() -> None:
-    schema = json.loads((PACKAGED_RULES / "schemas" / "access.schema.json").read_text())
+    schema = ACCESS_SCHEMA
     role = schema["additionalProperties"]["items"]["properties"]["role"]
     assert "enum" not in role
     assert {"student", "mentor", "admin", "director", "sponsor_admin"} <= set(role["examples"])

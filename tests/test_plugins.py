@@ -11,9 +11,11 @@ import pytest
 
 from profiler_rules import Dispatcher, RulesError
 from profiler_rules.core import hookspecs
-from profiler_rules.core.plugins import BUILTIN_PLUGINS, discover_plugins
+from profiler_rules.core.plugins import discover_plugins
 
-from .conftest import FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, line_of, result, run_cli
+from .conftest import BUILTIN_ENGINES, FIXTURE_PLUGINS, PACKAGED_RULES, install_plugin, line_of, result, run_cli
+
+BUILTIN_PLUGINS = BUILTIN_ENGINES  # one plugin per built-in engine, named after it
 
 
 def plugin(dispatcher: Dispatcher, name: str):  # type: ignore[no-untyped-def]
@@ -206,10 +208,12 @@ def test_registration_faults_are_reported_by_plugin_name(site: Path, name: str, 
 
 def test_an_engine_with_an_invalid_schema_is_refused(site: Path, tmp_path: Path) -> None:
     faulty = load_faulty(site)
-    (site / "faulty_engines" / "schema.json").write_text('{"type": "objekt"}')
-    dispatcher = Dispatcher.from_rules(plugins=[faulty.RaisingPlugin()], entry_points=False)
+    dispatcher = Dispatcher.from_rules(plugins=[faulty.InvalidSchemaPlugin()], entry_points=False)
     assert dispatcher.engines == BUILTIN_PLUGINS
-    assert "is not valid draft-07" in dispatcher.plugin_problems[0]
+    assert dispatcher.plugin_problems == (
+        "plugin 'InvalidSchemaPlugin': engine 'invalid_schema': the schema of its settings model "
+        "InvalidSchemaRules is not valid draft-07: 'objekt' is not valid under any of the given schemas",
+    )
 
 
 # --- allow and block lists ---------------------------------------------------------------------
@@ -282,5 +286,7 @@ def test_every_hook_and_argument_is_documented() -> None:
 
 def test_every_builtin_plugin_is_listed_and_named_after_its_engine() -> None:
     registry = discover_plugins(entry_points=False)
-    assert [info.name for info in registry.plugins] == list(BUILTIN_PLUGINS)
-    assert [info.engines for info in registry.plugins] == [(name,) for name in BUILTIN_PLUGINS]
+    # Plugins are listed as they are found (built-in ones by folder name); engines run in report order.
+    assert [info.name for info in registry.plugins] == sorted(BUILTIN_PLUGINS)
+    assert [info.engines for info in registry.plugins] == [(name,) for name in sorted(BUILTIN_PLUGINS)]
+    assert tuple(item.engine.name for item in registry.engines) == BUILTIN_PLUGINS

@@ -86,11 +86,12 @@ class Engine:
     name: ClassVar[str]
     """The engine's name: a lowercase identifier, the key of its report and the stem of its rule file."""
 
-    rules_model: ClassVar[type[BaseModel]]
-    """The pydantic model the rule file is built into after it passes the schema."""
+    settings_model: ClassVar[type[BaseModel]]
+    """The pydantic model of the rule file, built into ``Rules.settings``: the rule shape, written once.
 
-    schema_file: ClassVar[Traversable | Path]
-    """The JSON Schema (draft-07) of the rule file, with a description on every field."""
+    The rule file's JSON Schema is generated from it (see :mod:`profiler_rules.core.ruleschema`): give
+    the model a docstring and its fields ``Field(description=..., examples=...)``, which editors show,
+    and ``model_config = ConfigDict(title="Badges rules", extra="forbid")``."""
 
     default_rules_file: ClassVar[Traversable | Path]
     """The rule file shipped with the engine, used when the host names no rules directory."""
@@ -103,6 +104,12 @@ class Engine:
 
     access_views: ClassVar[tuple[str, ...]] = ()
     """The views of ``access.yaml`` this engine checks with ``context.check_access``."""
+
+    report_order: ClassVar[int] = 1000
+    """Where this engine's answer sits among a report's engines: lower first. Engines of equal order keep
+    the order their plugins are found in (built-in plugins by name, then entry points by name, then
+    plugins passed in). The built-in engines use 10 to 70; the default puts any new engine, built-in or
+    not, after them, so adding an engine never moves the answers of the others in a report."""
 
     uses_rules_of: ClassVar[tuple[str, ...]] = ()
     """Other engines whose rules this one reads through ``context.rules_of``; without them it is not loaded."""

@@ -9,7 +9,7 @@ whose entry names the module holding the hooks; the entry's name is the plugin's
     badges = "badges_engine"
 
 The README's "For the platform team" section is a whole plugin package built this way (its code, its
-schema, its rule file and the ``pyproject.toml`` that ships them), tested as a wheel.
+settings model, its rule file and the ``pyproject.toml`` that ships them), tested as a wheel.
 
 Engines are registered through a callback rather than answered from a per-result hook, so the core can
 run each engine inside its own ``try``: pluggy stops a 1:N hook call at the first exception (pluggy#419

@@ -1,10 +1,11 @@
 """Finding plugins and collecting their engines, each plugin isolated from the others.
 
-Built-in engines are registered from a list, third-party ones from the ``profiler_rules`` entry-point
-group (the shape of llm's and datasette's ``DEFAULT_PLUGINS``). Entry points are loaded one by one
-rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the first plugin that fails to
-import (llm#1280: one broken plugin broke every command); here a failure is recorded by plugin name and
-the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
+Built-in plugins are found by scanning the subpackages of :mod:`profiler_rules.plugins` (adding one is
+adding its folder: there is no list to edit), third-party ones from the ``profiler_rules`` entry-point
+group. Where each engine's answer sits in a report is the engine's own ``report_order``. Entry points
+are loaded one by one rather than with pluggy's ``load_setuptools_entrypoints``, which stops at the
+first plugin that fails to import (llm#1280: one broken plugin broke every command); here a failure is
+recorded by plugin name and the rest load. Every dispatcher gets its own plugin manager: a module-level one lets a test's plugin
 leak into other tests (datasette#2627).
 
 The command line loads the plugins for their commands alone on every run, ``--help`` included: this
@@ -17,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import pkgutil
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -38,16 +40,8 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "profiler_rules"
 LOAD_PLUGINS_VARIABLE = "PROFILER_RULES_LOAD_PLUGINS"
 DISABLED_PLUGINS_VARIABLE = "PROFILER_RULES_DISABLED_PLUGINS"
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "missions",
-    "recipes",
-    "portfolio",
-    "leadership",
-    "marketplace",
-    "mentorship",
-    "analytics",
-)
-"""Built-in plugins, by name, in the order their engines run; each is ``profiler_rules.plugins.<name>``."""
+BUILTIN_PACKAGE = "profiler_rules.plugins"
+"""Each subpackage of this package is a built-in plugin, named by its folder."""
 
 _ENGINE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*")
@@ -174,9 +168,18 @@ def _object_name(plugin: object) -> str:
     return name if isinstance(name, str) and name else type(plugin).__name__
 
 
+def builtin_plugin_names() -> tuple[str, ...]:
+    """The built-in plugins, by name (the folders under ``profiler_rules/plugins/``), sorted.
+
+    Only their names are read here, nothing is imported: a disabled built-in plugin is never imported.
+    """
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return tuple(sorted(found.name for found in pkgutil.iter_modules(package.__path__) if found.ispkg))
+
+
 def _builtin(disabled: frozenset[str]) -> Iterable[_Candidate]:
-    for name in BUILTIN_PLUGINS:
-        module = f"profiler_rules.plugins.{name}"
+    for name in builtin_plugin_names():
+        module = f"{BUILTIN_PACKAGE}.{name}"
         candidate = _Candidate(PluginInfo(name, "builtin", module, "profiler-rules", _own_version()))
         if name in disabled:
             candidate.info = _with(candidate.info, status="disabled")
@@ -267,11 +270,12 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
                 owners[loadable.engine.name] = candidate.info.name
                 candidate.engines.append(loadable.engine.name)
     _drop_unmet_needs(engines, owners, {candidate.info.name: candidate for candidate in candidates})
-    return tuple(engines.values())
+    # A stable sort: engines of equal report_order keep the order their plugins were found in.
+    return tuple(sorted(engines.values(), key=lambda item: item.report_order))
 
 
 def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEngine | None, str]:
-    """The engine with its schema loaded, or why it is refused.
+    """The engine with its schema generated (once per settings model), or why it is refused.
 
     Every attribute the core reads is read and checked here, once, so a property that raises (even
     ``SystemExit``) or a value of the wrong type refuses the engine at registration rather than failing
@@ -306,19 +310,21 @@ def _checked_engine(engine: Any, owners: Mapping[str, str]) -> tuple[LoadableEng
 
 def _attribute_problem(engine: Engine) -> str | None:
     """What is wrong with the attributes the core reads of an engine (besides its name), or ``None``."""
-    if not _is_model(getattr(engine, "rules_model", None)):
-        return "has no rules_model (a pydantic model class)"
-    for attribute in ("schema_file", "default_rules_file"):
-        value = getattr(engine, attribute, None)
-        if value is None:
-            return f"has no {attribute}"
-        if not isinstance(value, Traversable | Path):
-            return f"has a {attribute} of type {type(value).__name__}, not a Path or importlib.resources file"
+    if not _is_model(getattr(engine, "settings_model", None)):
+        return "has no settings_model (a pydantic model class)"
+    rule_file = getattr(engine, "default_rules_file", None)
+    if rule_file is None:
+        return "has no default_rules_file"
+    if not isinstance(rule_file, Traversable | Path):
+        kind = type(rule_file).__name__
+        return f"has a default_rules_file of type {kind}, not a Path or importlib.resources file"
     catalogs = engine.catalogs
     if not isinstance(catalogs, Mapping) or not all(
         isinstance(catalog, str) and _is_model(model) for catalog, model in catalogs.items()
     ):
         return "has catalogs that are not a mapping of catalog name to a pydantic model class"
+    if type(engine.report_order) is not int:  # bool is an int to Python, not an order
+        return f"has a report_order of type {type(engine.report_order).__name__}, not int"
     if not isinstance(engine.requires_complete, bool):
         return f"has a requires_complete of type {type(engine.requires_complete).__name__}, not bool"
     for attribute in ("access_views", "uses_rules_of"):

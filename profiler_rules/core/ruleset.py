@@ -7,6 +7,7 @@ Loading is all or nothing: every problem of every file is collected and raised t
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -30,14 +31,13 @@ from .faults import PASSED_THROUGH, describe
 from .models import RulesetStamp
 from .readonly import read_only_rules
 from .rulefile import Rules, RuleViolation
+from .ruleschema import settings_schema
 from .yamlfile import (
     MAX_PROBLEMS,
     JsonPath,
-    UnreadableFile,
     YamlDocument,
     format_path,
     one_line,
-    read_bounded,
     read_yaml_file,
     resolve_plain,
     shown,
@@ -120,34 +120,29 @@ class _Manifest(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class LoadableEngine:
-    """An engine with its schema read and its validator built, once per dispatcher."""
+    """An engine with the schema generated from its settings model and its validator built."""
 
     engine: Engine
     schema: Mapping[str, Any]
     validator: jsonschema.protocols.Validator
+    report_order: int
 
     @classmethod
     def prepare(cls, engine: Engine) -> LoadableEngine:
-        """Read and check the engine's schema; raises ``ValueError`` with a reason when it is unusable."""
-        schema = read_schema(engine.schema_file)
-        return cls(engine, schema, RuleFileValidator(schema))
+        """Generate and check the engine's schema; raises ``ValueError`` with a reason when it is unusable."""
+        schema = checked_schema(engine.settings_model)
+        return cls(engine, schema, RuleFileValidator(schema), engine.report_order)
 
 
-def read_schema(source: Traversable | Path) -> dict[str, Any]:
-    """Read a JSON Schema file and check that it is a valid draft-07 schema."""
-    try:
-        # A schema inside an installed package is a plain file, read like a rule file (never a FIFO,
-        # never unbounded); one inside a zip archive can only be read through its Traversable.
-        text = read_bounded(source) if isinstance(source, Path) else source.read_bytes()
-        schema = json.loads(text)
-    except UnreadableFile as error:
-        raise ValueError(f"cannot read its schema {source}: {error}") from None
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read its schema {source}: {error}") from None
+@functools.cache
+def checked_schema(model: type[BaseModel]) -> Mapping[str, Any]:
+    """The rule-file schema generated from a settings model, checked to be valid draft-07: once per model
+    class and process, however many dispatchers are built. Shared: never change it."""
+    schema = settings_schema(model)
     # One metaschema validator for every engine: check_schema would build it again for each schema.
     problem = jsonschema.exceptions.best_match(_METASCHEMA.iter_errors(schema))
     if problem is not None:
-        raise ValueError(f"its schema {source} is not valid draft-07: {problem.message}")
+        raise ValueError(f"the schema of its settings model {model.__name__} is not valid draft-07: {problem.message}")
     return schema
 
 
@@ -243,7 +238,7 @@ def load_ruleset(
         _Kind(
             item.engine.name,
             item.validator,
-            item.engine.rules_model,
+            item.engine.settings_model,
             item.engine.default_rules_file,
             "default",
             f"engine '{item.engine.name}'",

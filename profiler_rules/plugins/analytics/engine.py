@@ -42,18 +42,47 @@ Name = Annotated[str, Field(max_length=256)]
 
 
 class ReadinessBand(BaseModel):
+    """One readiness band."""
+
     model_config = _FROZEN
-    band: str
-    below: float | None = None
+    band: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The band's name, as dashboards show it.",
+        examples=["novice", "advanced"],
+    )
+    below: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Overall scores under this value (and not under an earlier band's) are in this band. "
+        "Leave it out on the last band only.",
+        examples=[40, 60, 80],
+    )
 
 
 class AnalyticsRules(BaseModel):
-    """``rules/analytics.yaml``, built and checked."""
+    """How cohort and enterprise dashboards summarise profiler results. Who may see them is decided in
+    access.yaml (views cohort_analytics and enterprise_analytics)."""
 
-    model_config = _FROZEN
+    # ``rules/analytics.yaml``, built and checked. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Analytics rules")
 
-    top_strengths: Annotated[int, Field(ge=1)]
-    readiness_bands: list[ReadinessBand]
+    top_strengths: int = Field(
+        ge=1, le=100, description="How many of the commonest strengths a dashboard lists.", examples=[10]
+    )
+    readiness_bands: list[ReadinessBand] = Field(
+        min_length=1,
+        description="Readiness by overall score: a learner is in the first band whose 'below' their score is "
+        "under. The last band has no 'below' and takes every higher score.",
+        examples=[
+            [
+                {"band": "novice", "below": 40},
+                {"band": "beginner", "below": 60},
+                {"band": "intermediate", "below": 80},
+                {"band": "advanced"},
+            ]
+        ],
+    )
 
     @model_validator(mode="after")
     def _bands_rise_and_end_open(self) -> AnalyticsRules:
@@ -233,8 +262,8 @@ class AnalyticsEngine(Engine):
     """Dashboards for cohorts and sponsors; per result, the learner's dashboard row."""
 
     name = "analytics"
-    rules_model = AnalyticsRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 70  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = AnalyticsRules
     default_rules_file = files("profiler_rules").joinpath("rules", "analytics.yaml")
     access_views = (COHORT_VIEW, ENTERPRISE_VIEW)
     aggregate_query = AnalyticsQuery

@@ -2,8 +2,8 @@
 the shape of the original ``GET /api/v1/profiler/value-statement``, and whether they are eligible.
 
 The statement, its status and its visibility are the portfolio entry's: this engine reads the portfolio
-rules through the core (``uses_rules_of``) and builds the statement with the portfolio engine's own
-function, so the two can never disagree and the statement is templated in one rule file only.
+rules through the core (``uses_rules_of``) and builds the statement with the portfolio rules' own
+method (``value_statement``), so the two can never disagree and the statement is templated in one rule file only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
-from profiler_rules.plugins.portfolio.engine import PortfolioRules, build_value_statement
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 TraitThreshold = Annotated[float, Field(ge=0, le=10)]
@@ -32,12 +31,41 @@ def fold(name: str) -> str:
 
 
 class EligibilityRules(BaseModel):
-    """Who may join the academy: a learner matching any one rule is eligible."""
+    """The academy's eligibility rules: a learner who matches any one of them is eligible. At least one
+    track or one trait threshold must be given."""
 
     model_config = _FROZEN
 
-    tracks: list[str]
-    trait_thresholds: dict[str, TraitThreshold]
+    tracks: list[
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                pattern=r"\S",
+                description="A track name, as the profiler recommends it.",
+                examples=["leadership", "grc"],
+            ),
+        ]
+    ] = Field(
+        description="A learner whose recommended track is one of these is eligible. Tracks are matched "
+        "whatever their case and surrounding spaces.",
+        examples=[["leadership"], ["leadership", "grc"]],
+    )
+    trait_thresholds: dict[
+        Annotated[str, Field(min_length=1, pattern=r"\S")],
+        Annotated[
+            TraitThreshold,
+            Field(
+                description="The lowest mean of this trait, from 0 to 10, that makes a learner eligible.",
+                examples=[7],
+            ),
+        ],
+    ] = Field(
+        description="Behavioral traits and their thresholds on the profiler's 0-10 scale: a learner whose trait "
+        "is at or above its threshold is eligible (exactly at the threshold is eligible). Trait names are "
+        "matched whatever their case and surrounding spaces; a trait missing from the profile never matches.",
+        examples=[{"leadership": 7}, {"leadership": 7, "collaboration": 8.5}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EligibilityRules:
@@ -84,9 +112,11 @@ class EligibilityRules(BaseModel):
 
 
 class LeadershipRules(BaseModel):
-    """``rules/leadership.yaml``, built. The statement's own rules are in ``portfolio.yaml``."""
+    """Who is eligible for the VIP Leadership Academy. The value statement the academy receives, its
+    status and its visibility are set in the portfolio rules (portfolio.yaml), not here."""
 
-    model_config = _FROZEN
+    # ``rules/leadership.yaml``, built. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Leadership rules")
 
     eligibility: EligibilityRules
 
@@ -122,8 +152,8 @@ class LeadershipEngine(Engine):
     """Hands the learner's value statement to the VIP Leadership Academy and decides academy eligibility."""
 
     name = "leadership"
-    rules_model = LeadershipRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 40  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = LeadershipRules
     default_rules_file = files("profiler_rules").joinpath("rules", "leadership.yaml")
     uses_rules_of = ("portfolio",)
 
@@ -131,8 +161,9 @@ class LeadershipEngine(Engine):
         return "eligible for the academy" if output.eligible else "not eligible for the academy"
 
     def evaluate(self, result: ProfilerResult, rules: Rules[LeadershipRules], context: Context) -> Outcome:
-        portfolio: Rules[PortfolioRules] = context.rules_of("portfolio")
-        statement = build_value_statement(result, portfolio, explain=context.explain)
+        portfolio = context.rules_of("portfolio")
+        # Built by the portfolio's own rules model: no plugin imports another's code.
+        statement = portfolio.settings.value_statement(result, portfolio, explain=context.explain)
         entry = portfolio.settings
         checks = _checks(result, rules.settings.eligibility)
         eligible = any(check.matched for check in checks)

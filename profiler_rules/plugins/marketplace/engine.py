@@ -43,9 +43,20 @@ from profiler_rules import (
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _SUM_TOLERANCE = 1e-9
-Weight = Annotated[float, Field(ge=0, le=1)]
+Weight = Annotated[
+    float, Field(ge=0, le=1, description="How much one part counts towards the match score, from 0 to 1.")
+]
 Score = Annotated[float, Field(ge=0, le=100)]
 NonBlank = Annotated[str, Field(pattern=r"\S")]
+Level = Annotated[
+    str,
+    Field(
+        min_length=1,
+        pattern=r"\S",
+        description="A job level's name, matched whatever its case and surrounding spaces.",
+        examples=["entry", "senior"],
+    ),
+]
 PARTS = ("track", "skills", "level", "behavioral")
 """The parts of a match score, in the order they are weighted, shown and explained."""
 PART_NAMES = {
@@ -83,14 +94,30 @@ def fold(text: str) -> str:
 
 
 class Weights(BaseModel):
-    """How much each part counts towards a job's match score; together they make 1."""
+    """How much each part counts towards the match score. The four weights must add up to exactly 1."""
 
     model_config = _FROZEN
 
-    track: Weight
-    skills: Weight
-    level: Weight
-    behavioral: Weight
+    track: Weight = Field(
+        description="The weight of the learner's alignment with the job's track (0-100; a track with no "
+        "alignment counts 0).",
+        examples=[0.7],
+    )
+    skills: Weight = Field(
+        description="The weight of the learner's average aptitude score over the job's required skills (a skill "
+        "missing or with no known score counts 0; a job requiring none scores 100).",
+        examples=[0.2],
+    )
+    level: Weight = Field(
+        description="The weight of how close the learner's level (from their difficulty) is to the job's "
+        "level, scored by level_scores.",
+        examples=[0.05],
+    )
+    behavioral: Weight = Field(
+        description="The weight of the share of the job's culture-fit traits the learner shows (a job listing "
+        "none scores 100).",
+        examples=[0.05],
+    )
 
     def values(self) -> tuple[float, float, float, float]:
         """The weights in the order of :data:`PARTS`."""
@@ -98,17 +125,65 @@ class Weights(BaseModel):
 
 
 class MarketplaceRules(BaseModel):
-    """``rules/marketplace.yaml``, built and cross-checked."""
+    """Talent matching: each job of a catalog gets four part scores from 0 to 100 (track alignment,
+    skills, level, behavioral fit); its match score is their weighted sum, and jobs at or above the
+    minimum are shown, best first."""
 
-    model_config = _FROZEN
+    # ``rules/marketplace.yaml``, built and cross-checked. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Marketplace rules")
 
-    weights: Weights
-    minimum_score: Score
-    levels: list[NonBlank]
-    difficulty_levels: dict[str, NonBlank]
-    level_scores: list[Score]
-    behavioral_cutoff: Annotated[float, Field(ge=0, le=10)]
-    unknown_component: Literal["renormalize", "zero"] = "renormalize"
+    weights: Weights = Field(examples=[{"track": 0.7, "skills": 0.2, "level": 0.05, "behavioral": 0.05}])
+    minimum_score: Score = Field(
+        description="A job is shown when its match score, rounded to 2 places, is at least this; exactly this "
+        "is shown.",
+        examples=[60],
+    )
+    levels: list[Annotated[Level, Field(description="One job level.")]] = Field(
+        min_length=1,
+        # Listing a level twice is reported by the schema; the model also refuses repeats that differ in case.
+        json_schema_extra={"uniqueItems": True},
+        description="The job levels, from the most junior to the most senior. A job whose level is not one of "
+        "these scores 0 on level, with a warning.",
+        examples=[["entry", "mid", "senior", "expert"]],
+    )
+    difficulty_levels: dict[
+        Annotated[str, Field(min_length=1, pattern=r"\S")],
+        Annotated[Level, Field(description="The job level of this difficulty.")],
+    ] = Field(
+        min_length=1,
+        description="Each profiler difficulty (as the learner chose it, any case) and the job level it leads "
+        "to, one of the levels above. A learner with no difficulty, or one not listed, scores 0 on level.",
+        examples=[
+            {"novice": "entry", "beginner": "entry", "intermediate": "mid", "advanced": "senior", "elite": "expert"}
+        ],
+    )
+    level_scores: list[
+        Annotated[
+            Score, Field(description="The level score at this many steps apart, from 0 to 100.", examples=[100, 50])
+        ]
+    ] = Field(
+        min_length=1,
+        description="The level score by how many steps apart the learner's and the job's levels are: first the "
+        "same level, then one step apart, and so on. Further apart than listed scores 0; a further level may "
+        "not score more than a nearer one.",
+        examples=[[100, 50]],
+    )
+    behavioral_cutoff: float = Field(
+        ge=0,
+        le=10,
+        description="A behavioral trait (0-10 in the profiler) counts as shown by the learner when it is at or "
+        "above this; the learner's listed strengths always count.",
+        examples=[5],
+    )
+    unknown_component: Literal["renormalize", "zero"] = Field(
+        default="renormalize",
+        description="What a part the job can not be scored on does to its match score: a job without track_key "
+        "has no track part, without job_level no level part, without culture_fit no behavioral part, without "
+        "required_skills no skills part. renormalize: the known parts' weights are rescaled to add up to 1. "
+        "zero: an unknown part counts 0. Either way, a job with no known part gets no score and is not matched "
+        "(renormalizing, so does a job whose known parts weigh 0).",
+        examples=["renormalize", "zero"],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> MarketplaceRules:
@@ -634,8 +709,8 @@ class MarketplaceEngine(Engine):
     """Scores the jobs of a catalog against a learner's result and keeps those at or above the minimum."""
 
     name = "marketplace"
-    rules_model = MarketplaceRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 50  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = MarketplaceRules
     default_rules_file = files("profiler_rules").joinpath("rules", "marketplace.yaml")
     catalogs = {"jobs": Job}
     requires_complete = False  # an incomplete result answers "profiler_complete: false", as the original did

@@ -40,9 +40,30 @@ class AsValidated:
 
 
 class AntiCheatRules(BaseModel):
+    """Anti-cheat signals, shown only to viewers whose grant shows anti_cheat."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    review_at: Annotated[float, Field(ge=0, le=100)]
-    patterns: dict[str, str]
+    review_at: float = Field(
+        ge=0,
+        le=100,
+        description="An anti-cheat score (0-100, higher is more suspicious) at or above this marks the result "
+        "as needing review.",
+        examples=[50],
+    )
+    patterns: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="The pattern's meaning.",
+                examples=["Answered faster than a careful reader could."],
+            ),
+        ],
+    ] = Field(
+        description="What each suspicious pattern the profiler records means, in words a mentor understands.",
+        examples=[{"too_fast": "Answered faster than a careful reader could."}],
+    )
 
     # The messages below depend on the rules only: they are written once, not for every result.
     @cached_property
@@ -66,9 +87,11 @@ class AntiCheatRules(BaseModel):
 
 
 class MentorshipRules(BaseModel):
-    """``rules/mentorship.yaml``, built."""
+    """How the mentee view presents anti-cheat signals to viewers allowed to see them. Who may see the
+    view, and its anti-cheat details, is decided in access.yaml."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # ``rules/mentorship.yaml``, built. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Mentorship rules")
     anti_cheat: AntiCheatRules
 
 
@@ -136,8 +159,8 @@ class MentorshipEngine(Engine):
     """Shows a learner's results to those the access rules allow, anti-cheat only to some."""
 
     name = "mentorship"
-    rules_model = MentorshipRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 60  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = MentorshipRules
     default_rules_file = files("profiler_rules").joinpath("rules", "mentorship.yaml")
     access_views = (VIEW,)
     requires_complete = False  # access is decided first, so a denied viewer learns nothing of the result

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from profiler_rules import Context, Engine, Explanation, ItemId, Outcome, ProfilerResult, Rules, RuleViolation
 
 MissionDifficulty = Annotated[int, Field(ge=1, le=5)]
+_DIFFICULTY_LABELS = {"1": "Beginner", "2": "Intermediate", "3": "Advanced", "4": "Expert", "5": "Master"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +27,42 @@ class LevelCap:
 
 
 class MissionRules(BaseModel):
-    """``rules/missions.yaml``, built."""
+    """The highest mission difficulty a learner may take, decided by the difficulty they chose in the
+    profiler. Mission difficulties run from 1 (Beginner) to 5 (Master)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # ``rules/missions.yaml``, built. The docstring and the fields' descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Missions rules")
 
-    levels: dict[str, MissionDifficulty]
-    default_max_difficulty: MissionDifficulty
-    difficulty_labels: dict[str, str]
+    levels: dict[
+        Annotated[str, Field(min_length=1, pattern=r"\S")],
+        Annotated[
+            MissionDifficulty,
+            Field(
+                description="The highest mission difficulty this level opens: 1 Beginner, 2 Intermediate, "
+                "3 Advanced, 4 Expert, 5 Master.",
+                examples=[1, 4],
+            ),
+        ],
+    ] = Field(
+        min_length=1,
+        description="Each profiler difficulty (as the learner chose it, any case) and the highest mission "
+        "difficulty it opens, from 1 to 5.",
+        examples=[{"novice": 1, "beginner": 1, "intermediate": 2, "advanced": 3, "elite": 4}],
+    )
+    default_max_difficulty: MissionDifficulty = Field(
+        description="The cap when the result is not complete, has no difficulty, or names one that is not a "
+        "level above.",
+        examples=[1],
+    )
+    difficulty_labels: dict[
+        Annotated[str, Field(json_schema_extra={"enum": list(_DIFFICULTY_LABELS)})],
+        Annotated[
+            str,
+            Field(
+                min_length=1, description="The difficulty's name as learners see it.", examples=["Beginner", "Expert"]
+            ),
+        ],
+    ] = Field(description="The name of each mission difficulty, shown beside the cap.", examples=[_DIFFICULTY_LABELS])
 
     @model_validator(mode="after")
     def _check(self) -> MissionRules:
@@ -143,8 +173,8 @@ class MissionsEngine(Engine):
     """Caps mission difficulty by the learner's profiler difficulty selection."""
 
     name = "missions"
-    rules_model = MissionRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 10  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = MissionRules
     default_rules_file = files("profiler_rules").joinpath("rules", "missions.yaml")
     catalogs = {"missions": Mission}
     requires_complete = False  # an incomplete result still gets the default cap

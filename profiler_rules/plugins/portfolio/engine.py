@@ -7,7 +7,8 @@ never refreshed. The engine holds no state: ``idempotency_key`` and ``on_retake`
 apply the entry so that a learner keeps one.
 
 The statement is built here and only here (:func:`build_value_statement`); the leadership engine reads
-these rules through the core and calls the same function.
+these rules through the core (``context.rules_of("portfolio")``) and calls their
+:meth:`PortfolioRules.value_statement`, without importing this plugin.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
 from string import Formatter
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from profiler_rules import Context, Engine, Explanation, Outcome, ProfilerResult, Rules, RuleViolation
 
@@ -37,6 +38,10 @@ STATEMENT_PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
 """The placeholders each statement template may use; anything else is a rule-file error."""
 
 KEY_PLACEHOLDERS = ("user_id",)
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+"""A name as the platform writes it: lowercase letters, digits and _, starting with a letter."""
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+"""Text that is not blank."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +139,32 @@ def _compiled(text: str, allowed: tuple[str, ...]) -> Template:
 
 
 class StatementRules(BaseModel):
-    """The value statement's templates: one sentence per answered question, or the fallback."""
+    """The templates the value statement is written from. Each answered question gives its sentence, in
+    the order why_cyber, what_achieve, identity_values, joined with one space; a blank answer is left out.
+    Each sentence ends with its own final punctuation (. ! ? …), or else with a full stop. Write {{ or }}
+    for a literal brace."""
 
     model_config = _FROZEN
 
-    why_cyber: str
-    what_achieve: str
-    identity_values: str
-    fallback: str
+    why_cyber: Text = Field(
+        description='The sentence for the answer to "Why cybersecurity?"; {answer} is the learner\'s answer, '
+        "trimmed. No other placeholder is allowed.",
+        examples=["I am drawn to cybersecurity because: {answer}"],
+    )
+    what_achieve: Text = Field(
+        description='The sentence for the answer to "What do you want to achieve?"; {answer} is the learner\'s '
+        "answer, trimmed. No other placeholder is allowed.",
+        examples=["My goal is to: {answer}"],
+    )
+    identity_values: Text = Field(
+        description="The sentence used when the learner chose at least one identity value; {values} is their "
+        'values joined with ", ". No other placeholder is allowed.',
+        examples=["My core values align with protecting and advancing cybersecurity.", "I value {values}."],
+    )
+    fallback: Text = Field(
+        description="The whole statement when no answer gives a sentence. It takes no placeholders.",
+        examples=["I am committed to advancing in cybersecurity."],
+    )
 
     @field_validator(*STATEMENT_PLACEHOLDERS)
     @classmethod
@@ -169,17 +192,42 @@ class StatementRules(BaseModel):
 
 
 class PortfolioRules(BaseModel):
-    """``rules/portfolio.yaml``, built: the entry's fixed fields, its key, the retake rule and the
-    statement templates, all checked and compiled at load."""
+    """The "My Value Statement" entry a learner's portfolio gets when they finish the profiler: its fixed
+    fields, the key that keeps one entry per learner, what a retake does, and the templates the statement
+    is written from."""
 
-    model_config = _FROZEN
+    # ``rules/portfolio.yaml``, built: the templates are checked and compiled at load. The docstrings and
+    # descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Portfolio rules")
 
-    item_type: str
-    title: str
-    status: str
-    visibility: str
-    idempotency_key: str
-    on_retake: Literal["replace", "keep"]
+    item_type: Identifier = Field(
+        description="The kind of portfolio entry the statement becomes, as the platform names it.",
+        examples=["reflection"],
+    )
+    title: Text = Field(
+        description="The entry's title, as the learner sees it in their portfolio.", examples=["My Value Statement"]
+    )
+    status: Identifier = Field(
+        description='The entry\'s review status when it is created; "approved" needs no reviewer. The VIP '
+        "Leadership Academy sees the same status.",
+        examples=["approved", "pending"],
+    )
+    visibility: Identifier = Field(
+        description="Who can see the entry when it is created (the learner may change it later). The VIP "
+        "Leadership Academy sees the same visibility.",
+        examples=["private"],
+    )
+    idempotency_key: str = Field(
+        min_length=1,
+        description="The key the host files the entry under, so that applying it twice keeps one entry per "
+        "learner. It must contain {user_id}, the learner's id; no other placeholder is allowed.",
+        examples=["value-statement:{user_id}"],
+    )
+    on_retake: Literal["replace", "keep"] = Field(
+        description="What the host does with a learner's existing entry when they finish the profiler again: "
+        '"replace" puts the new statement in its place, "keep" leaves the first one.',
+        examples=["replace", "keep"],
+    )
     statement: StatementRules
 
     @field_validator("idempotency_key")
@@ -207,6 +255,14 @@ class PortfolioRules(BaseModel):
     def key_for(self, user_id: str) -> str:
         """The learner's idempotency key: the same for every result of one learner."""
         return self.key_template.render({"user_id": user_id})
+
+    def value_statement(
+        self, result: ProfilerResult, rules: Rules[PortfolioRules], *, explain: bool = True
+    ) -> ValueStatement:
+        """The learner's value statement by these rules, explained from ``rules`` (the rules these
+        settings are the ``settings`` of) unless ``explain`` is false. Other engines (leadership) reach it
+        through ``context.rules_of("portfolio").settings``, never by importing this plugin."""
+        return build_value_statement(result, rules, explain=explain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +340,8 @@ class PortfolioEngine(Engine):
     """Writes the learner's "My Value Statement" portfolio entry from their profiler answers."""
 
     name = "portfolio"
-    rules_model = PortfolioRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 30  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = PortfolioRules
     default_rules_file = files("profiler_rules").joinpath("rules", "portfolio.yaml")
 
     def summarize(self, output: PortfolioEntry) -> str:

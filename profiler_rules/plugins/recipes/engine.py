@@ -35,7 +35,31 @@ from profiler_rules import (
 )
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-SkillCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+SkillCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z][A-Z0-9_]*$",
+        description="A skill code as recipes are tagged with it: capital letters, digits and '_'.",
+        examples=["NET", "LOG_ANALYSIS"],
+    ),
+]
+SkillCodes = Annotated[
+    list[SkillCode],
+    Field(
+        min_length=1,
+        description="Skill codes, in the order they are recommended.",
+        examples=[["NET", "TCPIP", "DNS"]],
+    ),
+]
+Priority = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A priority name, as the recommendation weights name it.",
+        examples=["high", "medium"],
+    ),
+]
+Percent = Annotated[float, Field(ge=0, le=100)]
 RulePath = str | tuple[str | int, ...]
 """Where a rule is written, as :meth:`Rules.explain` takes it."""
 
@@ -81,8 +105,14 @@ class WeightReason(NamedTuple):
 
 
 class AptitudeRules(BaseModel):
+    """Gaps in the aptitude breakdown, per category."""
+
     model_config = _FROZEN
-    gap_cutoff: float
+    gap_cutoff: Percent = Field(
+        description="A category scoring below this percentage is a gap; a score exactly at the cutoff is not. "
+        "Unknown scores are never gaps.",
+        examples=[60],
+    )
 
     @cached_property
     def cutoff_text(self) -> str:
@@ -90,9 +120,14 @@ class AptitudeRules(BaseModel):
 
 
 class TechnicalRules(BaseModel):
+    """The gap in technical exposure."""
+
     model_config = _FROZEN
-    gap_cutoff: float
-    skill_codes: list[SkillCode]
+    gap_cutoff: Percent = Field(
+        description="A technical exposure score below this is a gap (a real 0 is one); exactly at the cutoff is not.",
+        examples=[60],
+    )
+    skill_codes: SkillCodes = Field(description="The skill codes a technical exposure gap calls for.")
 
     @cached_property
     def cutoff_text(self) -> str:
@@ -104,16 +139,32 @@ class TechnicalRules(BaseModel):
 
 
 class PriorityBand(BaseModel):
+    """One priority band."""
+
     model_config = _FROZEN
-    priority: str
-    below: float
+    priority: Priority = Field(description="The priority of gaps in this band.")
+    below: Percent = Field(
+        description="Scores under this value (and not under an earlier band's) get this band's priority.",
+        examples=[40, 60],
+    )
 
 
 class BehavioralRules(BaseModel):
+    """Behavioral gaps: the profile's growth areas when it gives them, otherwise its traits below the cutoff."""
+
     model_config = _FROZEN
-    gap_cutoff: float
-    priority: str
-    keywords: dict[str, list[SkillCode]]
+    gap_cutoff: float = Field(
+        ge=0,
+        le=10,
+        description="Without growth areas, a trait whose mean (on the 0-10 scale) is below this is a gap.",
+        examples=[5],
+    )
+    priority: Priority = Field(description="The priority of every behavioral gap.")
+    keywords: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9 ]*$")], SkillCodes] = Field(
+        description="Keywords looked for as whole words (any case) in a behavioral gap's text, and the skill "
+        "codes each adds.",
+        examples=[{"communication": ["COMM"]}],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BehavioralRules:
@@ -165,15 +216,31 @@ class BehavioralRules(BaseModel):
 
 
 class CategoryRule(BaseModel):
+    """One category."""
+
     model_config = _FROZEN
-    skill_codes: list[SkillCode]
-    aliases: list[str] = []
+    skill_codes: SkillCodes = Field(description="The skill codes a gap in this category calls for.")
+    aliases: list[Annotated[str, Field(min_length=1, description="Another name of the category.")]] = Field(
+        default=[],
+        description="Other names the profiler may give this category.",
+        examples=[["network", "networks"]],
+    )
 
 
 class RecommendationRules(BaseModel):
+    """How recipes of a catalog are chosen: active recipes teaching a needed skill code, ranked by the
+    weight of the codes they cover, then usage, rating and id."""
+
     model_config = _FROZEN
-    max_recipes: int
-    priority_weights: dict[str, float]
+    max_recipes: int = Field(ge=1, le=100, description="At most this many recipes are recommended.", examples=[10])
+    priority_weights: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
+        Annotated[float, Field(ge=0, description="The weight of a code needed by a gap of this priority.")],
+    ] = Field(
+        description="How much each needed skill code counts towards a recipe's rank, by the priority of the "
+        "gap that needs it.",
+        examples=[{"high": 2, "medium": 1}],
+    )
 
     @cached_property
     def weight_reasons(self) -> tuple[WeightReason, ...]:
@@ -189,15 +256,27 @@ class RecommendationRules(BaseModel):
 
 
 class RecipeRules(BaseModel):
-    """``rules/recipes.yaml``, built and cross-checked."""
+    """Skill gaps from a profiler result, the skill codes each gap calls for, and how recipes of a
+    catalog are ranked."""
 
-    model_config = _FROZEN
+    # ``rules/recipes.yaml``, built and cross-checked. The docstrings and descriptions are what editors show.
+    model_config = ConfigDict(frozen=True, extra="forbid", title="Recipes rules")
 
     aptitude: AptitudeRules
     technical_exposure: TechnicalRules
-    priority_bands: list[PriorityBand]
+    priority_bands: list[PriorityBand] = Field(
+        min_length=1,
+        description="A gap's priority: the first band whose 'below' its score is under. Bands rise, and the "
+        "last must reach every gap cutoff.",
+        examples=[[{"priority": "high", "below": 40}, {"priority": "medium", "below": 60}]],
+    )
     behavioral: BehavioralRules
-    categories: dict[str, CategoryRule]
+    categories: dict[str, CategoryRule] = Field(
+        description="Each aptitude category and the skill codes its gap calls for. A breakdown category "
+        "matches by name or alias, ignoring case, surrounding spaces and the difference between ' ', '-' and "
+        "'_'; never by part of a word.",
+        examples=[{"networking": {"skill_codes": ["NET", "TCPIP"], "aliases": ["networks"]}}],
+    )
     recommendations: RecommendationRules
 
     @model_validator(mode="after")
@@ -504,8 +583,8 @@ class RecipesEngine(Engine):
     """Finds skill gaps and the recipes that close them."""
 
     name = "recipes"
-    rules_model = RecipeRules
-    schema_file = files(__package__).joinpath("schema.json")
+    report_order = 20  # built-ins: missions 10, recipes 20, portfolio 30, leadership 40, ... analytics 70
+    settings_model = RecipeRules
     default_rules_file = files("profiler_rules").joinpath("rules", "recipes.yaml")
     catalogs = {"recipes": Recipe}
 

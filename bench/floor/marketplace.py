@@ -152,144 +152,139 @@ def _learner_level(raw: str | None, add: Any, warnings: list[str]) -> int | None
     return None
 
 
-class _Learner:
-    """What the result says that jobs are scored on, folded once per result, and what was said of it
-    once already (each unknown track, skill and job level is explained once per result)."""
-
-    __slots__ = ("alignment", "aptitude", "shown", "traits", "level", "add", "noted", "level_said", "cutoff_said")
-
-    # one result's scoring of a job: (score rounded, id, title, parts, unknown parts) or None
-
-    def __init__(self, facts: Facts, level: int | None, add: Any) -> None:
-        self.alignment: dict[str, float] = {}
-        for name, value in facts.alignment:
-            self.alignment.setdefault(name.strip().casefold(), value)
-        self.aptitude: dict[str, float | None] = {}
-        for name, value in facts.breakdown:
-            self.aptitude.setdefault(name_key(name), value)
-        traits = facts.traits
-        self.shown = frozenset(
-            name_key(trait)
-            for trait in (
-                *facts.strengths,
-                *facts.profile_strengths,
-                *(trait for trait, mean in traits.items() if mean >= BEHAVIORAL_CUTOFF),
-            )
-        )
-        self.traits = traits
-        self.level = level
-        self.add = add
-        self.noted: set[Any] = set()
-        self.level_said = self.cutoff_said = False
-
-    def track(self, track_key: str, track: str) -> float:
-        part = self.alignment.get(track)
-        if part is not None:
-            return part
-        if self.add is not None and ("track", track) not in self.noted:
-            self.noted.add(("track", track))
-            self.add(
-                said(TRACK_CITED, f"the learner has no alignment for track '{track_key}': it counts 0 for matching")
-            )
-        return 0.0
-
-    def skills(self, skills: tuple[tuple[str, str], ...]) -> float:
-        if not skills:
-            return 100.0
-        values = []
-        aptitude = self.aptitude
-        for written, key in skills:
-            if key not in aptitude:
-                self._note_skill(key, f"skill '{written}' is not in the aptitude breakdown: it counts 0 for matching")
-                values.append(0.0)
-                continue
-            score = aptitude[key]
-            if score is None:
-                self._note_skill(key, f"skill '{written}' has no known score: unknown counts 0 for matching")
-                values.append(0.0)
-            else:
-                values.append(score)
-        return math.fsum(values) / len(skills)
-
-    def _note_skill(self, key: str, message: str) -> None:
-        if self.add is not None and ("skill", key) not in self.noted:
-            self.noted.add(("skill", key))
-            self.add(said(SKILLS_CITED, message))
-
-    def level_part(self, job_id: Any, level: str, job_level: str, warnings: list[str]) -> float:
-        job_index = JOB_LEVEL_INDEX.get(level)
-        if job_index is None:
-            warnings.append(
-                f"job {job_id!r} has job_level {job_level!r}, which is not a level (allowed: {JOB_LEVELS_TEXT}); "
-                "its level part is 0"
-            )
-            if self.add is not None:
-                self.add(
-                    said(
-                        LEVELS_CITED,
-                        f"job {job_id} has job_level '{job_level}', which is not a level: its level part is 0",
-                    )
-                )
-            return 0.0
-        if self.level is None:
-            return 0.0
-        part, because = LEVEL_STEPS[self.level][job_index]
-        if self.add is not None:
-            if not self.level_said:
-                self.level_said = True
-                self.add(LEARNER_LEVEL_SAID[self.level])
-            if ("level", job_index) not in self.noted:
-                self.noted.add(("level", job_index))
-                self.add(because)
-        return part
-
-    def culture(self, culture: tuple[str, ...]) -> float:
-        if not culture:
-            return 100.0
-        if self.add is not None and not self.cutoff_said and self.traits:
-            self.cutoff_said = True
-            traits = self.traits
-            above = ", ".join(f"{t} {m:g}" for t, m in traits.items() if m >= BEHAVIORAL_CUTOFF) or "none"
-            below = ", ".join(f"{t} {m:g}" for t, m in traits.items() if m < BEHAVIORAL_CUTOFF) or "none"
-            self.add(
-                said(
-                    CUTOFF_CITED,
-                    f"traits at or above the behavioral cutoff {BEHAVIORAL_CUTOFF:g} → shown: {above}; "
-                    f"below it → not shown: {below}",
-                )
-            )
-        shown = self.shown
-        return 100 * sum(trait in shown for trait in culture) / len(culture)
+def _folded(facts: Facts) -> tuple[dict[str, float], dict[str, float | None], frozenset[str]]:
+    """What the result says that jobs are scored on, folded once: alignment by track, aptitude by
+    category key (first of each), and the traits the learner shows."""
+    alignment: dict[str, float] = {}
+    for name, value in facts.alignment:
+        alignment.setdefault(name.strip().casefold(), value)
+    aptitude: dict[str, float | None] = {}
+    for name, value in facts.breakdown:
+        aptitude.setdefault(name_key(name), value)
+    strong = [trait for trait, mean in facts.traits.items() if mean >= BEHAVIORAL_CUTOFF]
+    shown = frozenset(map(name_key, (*facts.strengths, *facts.profile_strengths, *strong)))
+    return alignment, aptitude, shown
 
 
-def _score(learner: _Learner, job: Job, warnings: list[str]) -> tuple[Any, ...] | None:
-    """(score rounded to 2 places, id, title, the parts, the unknown parts), or None when the job has no
-    part that can be scored; a job's unknown parts are left out and the known weights rescaled."""
-    job_id, title, track_key, track, skills, level, job_level, culture, unknown = job
-    parts = (
-        None if track is None else learner.track(track_key, track),
-        None if skills is None else learner.skills(skills),
-        None if level is None else learner.level_part(job_id, level, job_level, warnings),
-        None if culture is None else learner.culture(culture),
+def _cutoff_said(traits: dict[str, float]) -> Explanation:
+    above = ", ".join(f"{t} {m:g}" for t, m in traits.items() if m >= BEHAVIORAL_CUTOFF) or "none"
+    below = ", ".join(f"{t} {m:g}" for t, m in traits.items() if m < BEHAVIORAL_CUTOFF) or "none"
+    return said(
+        CUTOFF_CITED,
+        f"traits at or above the behavioral cutoff {BEHAVIORAL_CUTOFF:g} → shown: {above}; below it → not shown: {below}",
     )
-    if not unknown:
-        track_part, skills_part, level_part, behavioral_part = parts
-        total = math.fsum(
-            (W_TRACK * track_part, W_SKILLS * skills_part, W_LEVEL * level_part, W_BEHAVIORAL * behavioral_part)  # type: ignore[operator]
-        )
-        return round(total, 2), job_id, title, parts, unknown
+
+
+def _scored(
+    facts: Facts, jobs: tuple[Job, ...], learner: int | None, add: Any, warnings: list[str]
+) -> list[tuple[Any, ...]]:
+    """Each job that can be scored: (score rounded to 2 places, id, title, its parts, its unknown
+    parts). One plain loop: each unknown track, skill and job level is explained once per result."""
+    alignment, aptitude, shown = _folded(facts)
+    traits = facts.traits
+    noted: set[Any] = set()
+    level_said = cutoff_said = False
+    fsum = math.fsum
+    scored = []
+    for job_id, title, track_key, track, skills, level, job_level, culture, unknown in jobs:
+        track_part = None if track is None else alignment.get(track)
+        if track_part is None and track is not None:
+            track_part = 0.0
+            if add is not None and track not in noted:
+                noted.add(track)
+                add(
+                    said(TRACK_CITED, f"the learner has no alignment for track '{track_key}': it counts 0 for matching")
+                )
+        if skills is None:
+            skills_part = None
+        elif not skills:
+            skills_part = 100.0
+        else:
+            values = []
+            for written, key in skills:
+                score = aptitude.get(key)
+                if score is None:  # not in the breakdown, or no known score: counts 0
+                    if add is not None and ("skill", key) not in noted:
+                        noted.add(("skill", key))
+                        if key in aptitude:
+                            add(
+                                said(
+                                    SKILLS_CITED, f"skill '{written}' has no known score: unknown counts 0 for matching"
+                                )
+                            )
+                        else:
+                            add(
+                                said(
+                                    SKILLS_CITED,
+                                    f"skill '{written}' is not in the aptitude breakdown: it counts 0 for matching",
+                                )
+                            )
+                    score = 0.0
+                values.append(score)
+            skills_part = fsum(values) / len(values)
+        if level is None:
+            level_part = None
+        else:
+            job_index = JOB_LEVEL_INDEX.get(level)
+            if job_index is None:
+                warnings.append(
+                    f"job {job_id!r} has job_level {job_level!r}, which is not a level (allowed: {JOB_LEVELS_TEXT}); "
+                    "its level part is 0"
+                )
+                if add is not None:
+                    add(
+                        said(
+                            LEVELS_CITED,
+                            f"job {job_id} has job_level '{job_level}', which is not a level: its level part is 0",
+                        )
+                    )
+                level_part = 0.0
+            elif learner is None:
+                level_part = 0.0
+            else:
+                level_part, because = LEVEL_STEPS[learner][job_index]
+                if add is not None and job_index not in noted:
+                    if not level_said:
+                        level_said = True
+                        add(LEARNER_LEVEL_SAID[learner])
+                    noted.add(job_index)
+                    add(because)
+        if culture is None:
+            behavioral_part = None
+        elif not culture:
+            behavioral_part = 100.0
+        else:
+            if add is not None and not cutoff_said and traits:
+                cutoff_said = True
+                add(_cutoff_said(traits))
+            behavioral_part = 100 * len(shown.intersection(culture)) / len(culture)
+        parts = (track_part, skills_part, level_part, behavioral_part)
+        if unknown:
+            total = _with_unknown(job_id, title, parts, unknown, add, noted)
+            if total is None:
+                continue
+        else:
+            total = fsum(
+                (W_TRACK * track_part, W_SKILLS * skills_part, W_LEVEL * level_part, W_BEHAVIORAL * behavioral_part)
+            )  # type: ignore[operator]
+        scored.append((round(total, 2), job_id, title, parts, unknown))
+    return scored
+
+
+def _with_unknown(
+    job_id: Any, title: str, parts: tuple[float | None, ...], unknown: tuple[str, ...], add: Any, noted: set[Any]
+) -> float | None:
+    """The score of a job with parts it can not be scored on: its known parts, their weights rescaled
+    to add up to 1 (unknown_component renormalize); None when no part of weight above 0 is known."""
     weighed = math.fsum([weight for part, weight in zip(parts, WEIGHTS, strict=True) if part is not None])
     if len(unknown) == len(PARTS) or weighed == 0:
-        if learner.add is not None:
-            learner.add(said(UNKNOWN_CITED, f"job {job_id} '{title}': {_unscorable(unknown)} → no score, not matched"))
+        if add is not None:
+            add(said(UNKNOWN_CITED, f"job {job_id} '{title}': {_unscorable(unknown)} → no score, not matched"))
         return None
-    if learner.add is not None and ("unknown", unknown) not in learner.noted:
-        learner.noted.add(("unknown", unknown))
-        learner.add(said(UNKNOWN_CITED, _unknown_message(job_id, unknown)))
-    total = (
-        math.fsum([weight * part for weight, part in zip(WEIGHTS, parts, strict=True) if part is not None]) / weighed
-    )
-    return round(total, 2), job_id, title, parts, unknown
+    if add is not None and unknown not in noted:
+        noted.add(unknown)
+        add(said(UNKNOWN_CITED, _unknown_message(job_id, unknown)))
+    return math.fsum([weight * part for weight, part in zip(WEIGHTS, parts, strict=True) if part is not None]) / weighed
 
 
 def _unscorable(unknown: tuple[str, ...]) -> str:
@@ -324,8 +319,7 @@ def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, An
     reasons: list[Explanation] = list(WEIGHTS_SAID) if explain else []
     add = reasons.append if explain else None
     warnings: list[str] = []
-    learner = _Learner(facts, _learner_level(facts.difficulty, add, warnings), add)
-    scored = [row for row in (_score(learner, job, warnings) for job in jobs) if row is not None]
+    scored = _scored(facts, jobs, _learner_level(facts.difficulty, add, warnings), add, warnings)
     kept = sorted((row for row in scored if row[0] >= MINIMUM_SCORE), key=lambda row: (-row[0], row[1]))
     matches = []
     for score, job_id, title, parts, unknown in kept:

@@ -36,16 +36,21 @@ DEFAULT_TAIL = f": the default max difficulty {DEFAULT_CAP} ({DEFAULT_LABEL}) ap
 LABEL_CITED = {cap: RULES.cite(f"difficulty_labels['{cap}']") for cap in LABELS}
 
 
-def prepare(items: list[dict[str, Any]]) -> tuple[tuple[int, dict[str, Any]], ...]:
-    """The missions catalog as (difficulty, the mission as the output shows it)."""
-    return tuple(
+# cap → (the missions open at that cap, the explanations of those locked above it), for one catalog
+Prepared = dict[int, tuple[list[dict[str, Any]], list[Explanation]]]
+
+
+def prepare(items: list[dict[str, Any]]) -> Prepared:
+    """The missions catalog worked out once for every cap the rules can give: which missions are open,
+    and one explanation per difficulty above the cap that the catalog has missions of."""
+    missions = [
         (int(m["difficulty"]), {"id": item_id(m["id"]), "title": m["title"], "difficulty": int(m["difficulty"])})
         for m in items
-    )
+    ]
+    return {cap: ([m for d, m in missions if d <= cap], _locked(cap, missions)) for cap in LABELS}
 
 
-def _locked(cap: int, missions: tuple[tuple[int, dict[str, Any]], ...]) -> list[Explanation]:
-    """One explanation per difficulty above the cap that the catalog has missions of."""
+def _locked(cap: int, missions: list[tuple[int, dict[str, Any]]]) -> list[Explanation]:
     counts = Counter(d for d, _ in missions if d > cap)
     return [
         said(LABEL_CITED[d], f"{counts[d]} mission(s) of difficulty {d} ({LABELS[d]}) above the cap {cap} → locked")
@@ -73,18 +78,18 @@ def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, An
             "max_difficulty": cap,
             "label": label,
             "source": "profiler",
-            "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
+            "open_missions": None if missions is None else missions[cap][0],
         }
         if not explain:
             return ok(output, [], warnings)
-        return ok(output, [because, named, *(() if missions is None else _locked(cap, missions))], warnings)
+        return ok(output, [because, named, *(() if missions is None else missions[cap][1])], warnings)
     cap = DEFAULT_CAP
     output = {
         "profiler_difficulty": selection or None,
         "max_difficulty": cap,
         "label": DEFAULT_LABEL,
         "source": "default",
-        "open_missions": None if missions is None else [m for d, m in missions if d <= cap],
+        "open_missions": None if missions is None else missions[cap][0],
     }
     if not explain:
         return ok(output, [], warnings)
@@ -93,7 +98,7 @@ def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, An
         [
             said(DEFAULT_CITED, reason + DEFAULT_TAIL),
             DEFAULT_LABEL_SAID,
-            *(() if missions is None else _locked(cap, missions)),
+            *(() if missions is None else missions[cap][1]),
         ],
         warnings,
     )

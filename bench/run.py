@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,36 @@ def measure_latency(sizes: Sizes, dispatcher: Dispatcher) -> dict[str, Figure]:
         "quiet_p50": Figure("Dispatcher.dispatch(explain=False), p50", tuple(rows["quiet"]), "µs"),
         "ratio_quiet": ratios("dispatch p50 / floor p50, without explanations", rows["quiet"], rows["floor_q"]),
     }
+
+
+def measure_engines(sizes: Sizes, dispatcher: Dispatcher) -> dict[str, Figure]:
+    """Each engine alone (``engines=[name]``, with explanations) against the floor's same engine: where
+    the distance to the floor is. Each includes its side's fixed cost (reading the result, the report)."""
+    results = sample_results(sizes.latency_calls // 5, seed=23)
+    catalogs = load_catalogs()
+    prepared = dispatcher.prepare_catalogs(catalogs)
+    by_hand = floor.prepare_catalogs(catalogs)
+    figures: dict[str, Figure] = {}
+    for name in floor.NAMES:
+        mine, theirs = [], []
+        for _ in range(sizes.repeats):
+            mine.append(statistics.median(latencies(partial(_floor_engine, name, by_hand), results)))
+            theirs.append(statistics.median(latencies(partial(_dispatch_engine, dispatcher, name, prepared), results)))
+        figures[f"engine_{name}"] = Figure(
+            f"{name} alone, p50: dispatch {statistics.median(theirs):,.1f} µs, floor {statistics.median(mine):,.1f} µs;"
+            " dispatch / floor",
+            tuple(a / b for a, b in zip(theirs, mine, strict=True)),
+            "×",
+        )
+    return figures
+
+
+def _floor_engine(name: str, catalogs: Any, item: dict) -> object:
+    return floor.dispatch(item, ADMIN, catalogs, engines=(name,))
+
+
+def _dispatch_engine(dispatcher: Dispatcher, name: str, catalogs: Any, item: dict) -> object:
+    return dispatcher.dispatch(item, viewer=ADMIN, catalogs=catalogs, engines=[name], explain=True)
 
 
 def many_recipes(count: int, seed: int = 5) -> list[dict[str, Any]]:
@@ -490,6 +521,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         workdir = Path(temporary)
         figures.update(measure_latency(sizes, dispatcher))
+        figures.update(measure_engines(sizes, dispatcher))
         figures.update(measure_raw_catalogs(sizes, dispatcher))
         figures.update(measure_scaling(sizes, dispatcher))
         figures.update(measure_batch(sizes, workdir))

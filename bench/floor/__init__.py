@@ -14,6 +14,7 @@ the machinery's cost (validation, models, rule objects, plugin dispatch) is a sa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from types import ModuleType
 from typing import Any
 
@@ -41,10 +42,16 @@ def prepare_catalogs(catalogs: dict[str, Any] | None) -> PreparedCatalogs:
 
 
 def dispatch(
-    result: dict[str, Any], viewer: dict[str, Any] | None, catalogs: dict[str, Any] | None, *, explain: bool = True
+    result: dict[str, Any],
+    viewer: dict[str, Any] | None,
+    catalogs: dict[str, Any] | None,
+    *,
+    explain: bool = True,
+    engines: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Every built-in engine's answer to one result (the JSON of a valid result), as the report's JSON.
-    Raw catalogs are prepared on every call, as the dispatcher does with raw ones."""
+    """Every built-in engine's answer to one result (the JSON of a valid result), as the report's JSON;
+    or only the ``engines`` named, in the same order. Raw catalogs are prepared on every call, as the
+    dispatcher does with raw ones."""
     if not isinstance(catalogs, PreparedCatalogs):
         catalogs = prepare_catalogs(catalogs)
     facts = Facts(result)
@@ -52,6 +59,10 @@ def dispatch(
         "session_id": facts.session_id,
         "user_id": facts.user_id,
         "ruleset": RULESET,
-        "engines": {engine.NAME: engine.evaluate(facts, viewer, catalogs, explain) for engine in ENGINES},
+        "engines": {
+            engine.NAME: engine.evaluate(facts, viewer, catalogs, explain)
+            for engine in ENGINES
+            if engines is None or engine.NAME in engines
+        },
         "warnings": facts.warnings,
     }

@@ -127,9 +127,12 @@ def prepare(items: list[dict[str, Any]]) -> tuple[Job, ...]:
     return tuple(jobs)
 
 
-def _not_complete(facts: Facts) -> Answer:
-    shown = "unknown" if facts.status is None else repr(facts.status)
+def _not_complete(facts: Facts, explain: bool) -> Answer:
+    """An ok answer with no matches (not a skip): explained only when asked, as any ok answer."""
     output = {"profiler_complete": False, "recommended_track": None, "total_jobs_considered": 0, "matches": []}
+    if not explain:
+        return ok(output, [], [])
+    shown = "unknown" if facts.status is None else repr(facts.status)
     message = f"the result's status is {shown}; talent matching needs a finished or locked result → no matches"
     return ok(output, [said(("status", None, None), message)], [])
 
@@ -306,7 +309,7 @@ def _unknown_message(job_id: Any, unknown: tuple[str, ...]) -> str:
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
     if not facts.complete:
-        return _not_complete(facts)
+        return _not_complete(facts, explain)
     jobs = catalogs["jobs"]
     if jobs is None:
         output = {

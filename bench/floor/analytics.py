@@ -34,6 +34,7 @@ def _readiness(overall: float | None, reasons: list[Explanation], explain: bool)
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The learner's dashboard row, for viewers cohort_analytics allows; skipped for a result that is not complete."""
     # access first, so a denied viewer learns nothing of the result
     allowed, _, reasons = access(VIEW, viewer, facts, explain)
     if not allowed:

@@ -52,6 +52,7 @@ def _checks(recommended: str | None, traits: dict[str, float]) -> list[tuple[boo
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """Academy eligibility and the value statement; skipped for a result that is not complete."""
     if not facts.complete:
         return skipped(status_reason(facts.status, _SKIP_REASON))
     text, reasons = portfolio.statement(facts.answers, explain)

@@ -308,6 +308,7 @@ def _unknown_message(job_id: Any, unknown: tuple[str, ...]) -> str:
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The jobs at or above the minimum score, best first; none for a result that is not complete."""
     if not facts.complete:
         return _not_complete(facts, explain)
     jobs = catalogs["jobs"]

@@ -59,6 +59,7 @@ def _anti_cheat(signals: dict[str, Any] | None, reasons: list[Explanation] | Non
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The mentee view, for viewers mentee_view allows; skipped for a result that is not complete."""
     # access first, so a denied viewer learns nothing of the result
     allowed, details, reasons = access(VIEW, viewer, facts, explain)
     if not allowed:

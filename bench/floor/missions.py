@@ -59,6 +59,7 @@ def _locked(cap: int, missions: list[tuple[int, dict[str, Any]]]) -> list[Explan
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The difficulty cap, its label and the missions it opens; the default cap when the selection is missing, unknown or the result not complete."""
     missions = catalogs["missions"]
     raw = facts.difficulty
     selection = raw.strip().casefold() if raw else ""

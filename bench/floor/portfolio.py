@@ -83,6 +83,7 @@ def statement(answers: dict[str, Any], explain: bool) -> tuple[str, list[Explana
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The value statement as a portfolio entry; skipped for a result that is not complete."""
     if not facts.complete:
         return skipped(status_reason(facts.status, _SKIP_REASON))
     text, reasons = statement(facts.answers, explain)

@@ -230,6 +230,7 @@ def _recommend(gaps: _Gaps, recipes: tuple[Recipe, ...]) -> list[dict[str, Any]]
 
 
 def evaluate(facts: Facts, viewer: dict[str, Any] | None, catalogs: dict[str, Any], explain: bool) -> Answer:
+    """The gaps, the skill codes they call for and the recipes that teach them; skipped for a result that is not complete."""
     if not facts.complete:
         return skipped(status_reason(facts.status, _SKIP_REASON))
     gaps = _Gaps(explain)

@@ -27,19 +27,14 @@ COACH = {"user_id": "coach-1", "roles": ["coach"], "coachee_ids": ["learner-4", 
 
 
 @pytest.fixture(scope="module")
-def baseline() -> Any:
-    """bench/baseline.py, for its varied sample results and catalogs."""
+def varied() -> list[dict[str, Any]]:
+    """The bundled example and varied results from the benchmark's sample generator (bench/floor/samples.py)."""
     sys.path.insert(0, str(BENCH))
     try:
-        import baseline
+        from floor.samples import sample_results
     finally:
         sys.path.remove(str(BENCH))
-    return baseline
-
-
-@pytest.fixture(scope="module")
-def varied(baseline: Any) -> list[dict[str, Any]]:
-    return [EXAMPLE, *baseline.sample_results(300, seed=12)]
+    return [EXAMPLE, *sample_results(300, seed=12)]
 
 
 def without_ok_explanations(report: Any) -> dict[str, Any]:

@@ -245,6 +245,20 @@ def _register(manager: pluggy.PluginManager, candidate: _Candidate) -> None:
         candidate.errors.append(f"implements unknown hooks: {', '.join(sorted(unknown))}")
 
 
+def _registered(impl: pluggy.HookImpl, what: str, errors: list[str]) -> list[Any] | None:
+    """What one plugin's register hook offers, called inside its own ``try``; ``None`` when the hook
+    raised, which is recorded in ``errors`` as the plugin's fault."""
+    offered: list[Any] = []
+    try:
+        impl.function(register=offered.append)
+    except PASSED_THROUGH:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
+        errors.append(f"failed to register its {what}: {describe(error)}")
+        return None
+    return offered
+
+
 def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]) -> tuple[LoadableEngine, ...]:
     implementations = {impl.plugin: impl for impl in manager.hook.profiler_rules_register_engines.get_hookimpls()}
     engines: dict[str, LoadableEngine] = {}
@@ -253,13 +267,8 @@ def _collect_engines(manager: pluggy.PluginManager, candidates: list[_Candidate]
         impl = implementations.get(candidate.plugin) if candidate.plugin is not None else None
         if impl is None or candidate.errors:
             continue
-        offered: list[Any] = []
-        try:
-            impl.function(register=offered.append)
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
-            candidate.errors.append(f"failed to register its engines: {describe(error)}")
+        offered = _registered(impl, "engines", candidate.errors)
+        if offered is None:
             continue
         for engine in offered:
             loadable, problem = _checked_engine(engine, owners)
@@ -381,13 +390,8 @@ def _collect_commands(
         impl = implementations.get(candidate.plugin) if candidate.plugin is not None else None
         if impl is None or candidate.errors:
             continue
-        offered: list[Any] = []
-        try:
-            impl.function(register=offered.append)
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - a plugin's fault, sys.exit() too, reported by name
-            candidate.command_errors.append(f"failed to register its commands: {describe(error)}")
+        offered = _registered(impl, "commands", candidate.command_errors)
+        if offered is None:
             continue
         for command in offered:
             problem = _command_problem(command, owners)

@@ -31,7 +31,6 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_core import CoreSchema, PydanticCustomError, TzInfo, core_schema
@@ -182,7 +181,17 @@ class AptitudeCounts(BaseModel):
         return round(self.correct * 100 / self.total, 2)
 
 
+_PERCENTAGE_TYPES = frozenset({float, int, str})
+
+
 def _breakdown_shape(value: Any) -> str:
+    # Runs for every category of every result: the usual types are told by type alone, as isinstance
+    # of an abstract class (Mapping, a model) walks the abc machinery.
+    kind = type(value)
+    if kind is dict:
+        return "counts"
+    if kind in _PERCENTAGE_TYPES:
+        return "percentage"
     return "counts" if isinstance(value, Mapping | AptitudeCounts) else "percentage"
 
 
@@ -194,6 +203,8 @@ AptitudeScore = Annotated[
 
 def percentage_of(value: float | AptitudeCounts | None) -> float | None:
     """The 0-100 percentage of a breakdown entry in either stored shape, ``None`` when unknown."""
+    if value is None or type(value) is float:
+        return value  # the usual entry, told without isinstance of a model class (the abc machinery)
     if isinstance(value, AptitudeCounts):
         return value.percentage
     return value
@@ -256,7 +267,8 @@ def _distinct(kind: str) -> AfterValidator:
     """A list of names of ``kind`` in which no two are the same name."""
 
     def check(names: tuple[str, ...]) -> tuple[str, ...]:
-        _distinct_names(names, kind)
+        if len(names) > 1:  # most lists are empty or hold one name: no call for those
+            _distinct_names(names, kind)
         return names
 
     return AfterValidator(check)
@@ -266,7 +278,10 @@ def _distinct_keys(kind: str) -> AfterValidator:
     """A mapping keyed by names of ``kind``, no two the same name, made read-only (see FrozenDict)."""
 
     def check(mapping: dict[str, Any]) -> FrozenDict:
-        _distinct_names(tuple(mapping), kind)
+        if not mapping:
+            return _NO_ITEMS  # most results leave some mappings empty: one shared, read-only, for all
+        if len(mapping) > 1:
+            _distinct_names(tuple(mapping), kind)
         return FrozenDict(mapping)
 
     return AfterValidator(check)
@@ -289,6 +304,10 @@ class FrozenDict(dict[Any, Any]):
     def __hash__(self) -> int:  # type: ignore[override]
         # Hashable, so that a frozen model holding one can be a default pydantic shares, not copies.
         return hash(frozenset(self.items()))
+
+
+_NO_ITEMS = FrozenDict()
+"""The empty mapping every validated result shares: read-only, so one serves all."""
 
 
 # Bounds on what a host may send: a result is a few kilobytes; these stop a runaway or hostile input
@@ -515,6 +534,11 @@ def in_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if offset is None else value
 
 
+AwareDatetime = Annotated[datetime, AfterValidator(in_utc)]
+"""A datetime, naive ones read as UTC (see :func:`in_utc`). Checked inside ``| None``, so that a result
+without the time pays no call."""
+
+
 _DATE_TEXT = len("2026-02-01")
 
 
@@ -551,7 +575,7 @@ class ProfilerResult(BaseModel):
     session_id: ItemId
     user_id: ItemId
     status: SessionStatus | None = None
-    completed_at: datetime | None = None
+    completed_at: AwareDatetime | None = None
     difficulty_selection: Name | None = None
     scores: Scores = Scores()  # frozen and hashable, so pydantic shares it rather than copying it
     technical_exposure_score: Percent | None = None
@@ -572,11 +596,6 @@ class ProfilerResult(BaseModel):
     cohort_id: IdText | None = None
     cohort_ids: Annotated[tuple[IdText, ...], Field(max_length=MAX_ITEMS)] = ()
     sponsor_id: IdText | None = None
-
-    @field_validator("completed_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else in_utc(value)
 
     @model_validator(mode="after")
     def _all_cohorts(self) -> ProfilerResult:

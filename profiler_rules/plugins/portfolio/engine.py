@@ -280,6 +280,11 @@ class PortfolioEntry(BaseModel):
     on_retake: Literal["replace", "keep"]
 
 
+# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
+# a microsecond more, for every result.
+_portfolio_entry = PortfolioEntry.__pydantic_validator__.validate_python
+
+
 class PortfolioEngine(Engine):
     """Writes the learner's "My Value Statement" portfolio entry from their profiler answers."""
 
@@ -296,16 +301,18 @@ class PortfolioEngine(Engine):
         statement = build_value_statement(result, rules, explain=context.explain)
         user_id = result.user_id
         key = settings.key_for(user_id)
-        entry = PortfolioEntry(
-            item_type=settings.item_type,
-            title=settings.title,
-            summary=statement.text,
-            status=settings.status,
-            visibility=settings.visibility,
-            profiler_session_id=result.session_id,
-            user_id=user_id,
-            idempotency_key=key,
-            on_retake=settings.on_retake,
+        entry = _portfolio_entry(
+            {
+                "item_type": settings.item_type,
+                "title": settings.title,
+                "summary": statement.text,
+                "status": settings.status,
+                "visibility": settings.visibility,
+                "profiler_session_id": result.session_id,
+                "user_id": user_id,
+                "idempotency_key": key,
+                "on_retake": settings.on_retake,
+            }
         )
         if not context.explain:
             return Outcome(entry)

@@ -1,0 +1,151 @@
+"""Issue 12, Deliver 4 (second pass): the per-result path pays no Python-level work it can do without.
+
+Timings are too noisy on a shared machine to fail a test on, so these tests count what a dispatch does
+instead: which Python functions it calls (through ``sys.setprofile``) and which objects it makes.
+Each one names a cost that was measured and cut; bench/RESULTS.md has the timings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pydantic
+import pytest
+
+from profiler_rules import Dispatcher, ProfilerResult
+from profiler_rules.core.models import AptitudeCounts, percentage_of
+
+from .conftest import EXAMPLES
+
+BENCH = Path(__file__).parent.parent / "bench"
+EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
+EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
+ADMIN = {"user_id": "admin-1", "roles": ["admin"]}
+PYDANTIC_PACKAGE = str(Path(pydantic.__file__).parent)
+
+
+@pytest.fixture(scope="module")
+def varied() -> list[dict[str, Any]]:
+    """The bundled example and varied results from bench/baseline.py (both breakdown shapes, incomplete
+    results, text numbers, personas, anti-cheat present or not)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import baseline
+    finally:
+        sys.path.remove(str(BENCH))
+    return [EXAMPLE, *baseline.sample_results(200, seed=21)]
+
+
+def python_calls(run: Callable[[], Any]) -> Counter[tuple[str, str]]:
+    """The Python functions ``run`` calls, as (file, function name), with how often."""
+    calls: Counter[tuple[str, str]] = Counter()
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            calls[frame.f_code.co_filename, frame.f_code.co_name] += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def pydantic_python_calls(calls: Counter[tuple[str, str]]) -> dict[str, int]:
+    return {name: count for (file, name), count in calls.items() if file.startswith(PYDANTIC_PACKAGE)}
+
+
+@pytest.mark.parametrize("explain", [True, False], ids=["explained", "unexplained"])
+def test_a_dispatch_builds_every_model_in_pydantics_compiled_core(
+    dispatcher: Dispatcher, varied: list[dict[str, Any]], explain: bool
+) -> None:
+    """No engine's output goes through pydantic's Python wrappers (``Model(...)``, ``model_validate``),
+    which cost a microsecond more than the compiled validator, per engine and result."""
+    catalogs = dispatcher.prepare_catalogs(EXAMPLE_CATALOGS)
+
+    def run() -> None:
+        for given in varied:
+            dispatcher.dispatch(given, viewer=ADMIN, catalogs=catalogs, explain=explain)
+
+    run()  # the first dispatches may fill caches (cached properties of the rules) through pydantic
+    assert pydantic_python_calls(python_calls(run)) == {}
+
+
+def test_validating_a_result_calls_no_python_for_what_it_leaves_out() -> None:
+    """A result without a completion time, and with its optional mappings and lists empty, is
+    validated without reading a time zone or comparing names (and so without folding any)."""
+    given = {
+        "session_id": "s-1",
+        "user_id": "u-1",
+        "status": "finished",
+        "completed_at": None,
+        "aptitude_breakdown": {},
+        "track_alignment": {},
+        "strengths": [],
+        "areas_for_growth": [],
+    }
+    validate = ProfilerResult.__pydantic_validator__.validate_python
+    calls = python_calls(lambda: validate(given))
+    ours = {name for (file, name) in calls if file.endswith("models.py")}
+    assert ours.isdisjoint({"_aware", "in_utc", "_distinct_names", "name_key"})
+    assert "_all_cohorts" in ours  # the model's own check of its cohorts, which always runs: the profile sees it
+
+
+def test_results_share_one_empty_read_only_mapping(varied: list[dict[str, Any]]) -> None:
+    """Empty mappings of a result are one shared, read-only mapping rather than one made per result,
+    and they stay read-only and equal to ``{}``."""
+    first = ProfilerResult.model_validate({"session_id": "s-1", "user_id": "u-1", "aptitude_breakdown": {}})
+    second = ProfilerResult.model_validate(
+        {"session_id": "s-2", "user_id": "u-2", "track_alignment": {}, "behavioral_profile": {"traits": {}}}
+    )
+    assert first.aptitude_breakdown is second.track_alignment is second.behavioral_profile.traits
+    assert first.aptitude_breakdown == {}
+    with pytest.raises(TypeError, match="read-only"):
+        first.aptitude_breakdown["networking"] = 50.0  # type: ignore[index]
+    assert second.model_dump()["track_alignment"] == {}
+
+
+def test_a_completion_time_is_still_read_as_utc() -> None:
+    """The completion time's check moved inside ``| None``: a naive time is still read as UTC, an aware
+    one keeps its offset, and ``None`` stays ``None``."""
+    naive = ProfilerResult.model_validate({"session_id": "s", "user_id": "u", "completed_at": "2026-02-01T10:00:00"})
+    aware = ProfilerResult.model_validate(
+        {"session_id": "s", "user_id": "u", "completed_at": "2026-02-01T10:00:00-05:00"}
+    )
+    unknown = ProfilerResult.model_validate({"session_id": "s", "user_id": "u", "completed_at": None})
+    assert naive.completed_at is not None and naive.completed_at.utcoffset() is not None
+    assert naive.completed_at.isoformat() == "2026-02-01T10:00:00+00:00"
+    assert aware.completed_at is not None and aware.completed_at.isoformat() == "2026-02-01T10:00:00-05:00"
+    assert unknown.completed_at is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "shape"),
+    [(62.4, "percentage"), ("62.40", "percentage"), (62, "percentage"), ({"correct": 3, "total": 4}, "counts")],
+)
+def test_a_breakdown_entry_is_read_in_its_shape(entry: Any, shape: str) -> None:
+    """Telling the two stored shapes apart by type first reads each as before."""
+    checked = ProfilerResult.model_validate({"session_id": "s", "user_id": "u", "aptitude_breakdown": {"aws": entry}})
+    read = checked.aptitude_breakdown["aws"]
+    assert isinstance(read, AptitudeCounts) == (shape == "counts")
+    assert percentage_of(read) == (75.0 if shape == "counts" else 62.4 if entry != 62 else 62.0)
+
+
+def test_a_boolean_breakdown_entry_is_still_refused_as_a_number() -> None:
+    from profiler_rules import InvalidInputError
+    from profiler_rules.core.models import validate_input
+
+    with pytest.raises(InvalidInputError) as raised:
+        validate_input(
+            ProfilerResult, {"session_id": "s", "user_id": "u", "aptitude_breakdown": {"aws": True}}, "profiler result"
+        )
+    assert [(item.field, item.message) for item in raised.value.errors] == [
+        ("aptitude_breakdown.aws.percentage", "a boolean is not a number (got True)")
+    ]

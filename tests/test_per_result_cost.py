@@ -149,3 +149,43 @@ def test_a_boolean_breakdown_entry_is_still_refused_as_a_number() -> None:
     assert [(item.field, item.message) for item in raised.value.errors] == [
         ("aptitude_breakdown.aws.percentage", "a boolean is not a number (got True)")
     ]
+
+
+def test_an_access_check_puts_in_words_only_what_its_grant_names(dispatcher: Dispatcher) -> None:
+    """A grant of a role alone (``role: admin``) explains itself in words written once per rule set;
+    the subject's cohorts are put in words only for a grant that names them (``own_cohort``)."""
+    from profiler_rules import Viewer
+    from profiler_rules.core.access import Subject
+
+    access = dispatcher.ruleset.access
+    subject = Subject("learner-1", "cohort-a", "sponsor-a", ("cohort-a", "cohort-b"))
+    admin = Viewer.model_validate(ADMIN)
+    director = Viewer.model_validate({"user_id": "d-1", "roles": ["director"], "cohort_ids": ["cohort-b"]})
+
+    calls = python_calls(lambda: access.check("cohort_analytics", admin, subject))
+    assert not any(name == "cohorts_in_words" for _, name in calls)
+    decision = access.check("cohort_analytics", admin, subject)
+    assert [item.message for item in decision.explain] == ["the viewer has role admin → cohort_analytics allowed"]
+
+    decision = access.check("cohort_analytics", director, subject)
+    assert [item.message for item in decision.explain] == [
+        "the viewer has role director and holds cohort cohort-a or cohort-b → cohort_analytics allowed"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cohort_id", "cohort_ids", "words"),
+    [
+        (None, (), "None"),
+        ("c-1", (), "c-1"),
+        ("c-1", ("c-1",), "c-1"),
+        ("", ("",), "None"),
+        (None, ("c-2",), "c-2"),
+        ("c-1", ("c-2",), "c-1 or c-2"),
+        ("c-1", ("c-1", "c-2", "c-1"), "c-1 or c-2"),
+    ],
+)
+def test_a_subjects_cohorts_in_words(cohort_id: str | None, cohort_ids: tuple[str, ...], words: str) -> None:
+    from profiler_rules.core.access import Subject
+
+    assert Subject("u", cohort_id, None, cohort_ids).cohorts_in_words == words

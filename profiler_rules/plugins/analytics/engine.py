@@ -229,11 +229,6 @@ class _Pass:
     counted: int = 0
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_learner_row = LearnerRow.__pydantic_validator__.validate_python
-
-
 class AnalyticsEngine(Engine):
     """Dashboards for cohorts and sponsors; per result, the learner's dashboard row."""
 
@@ -259,7 +254,9 @@ class AnalyticsEngine(Engine):
             return Outcome.skipped(Explanation.of_status(result, consequence))
         overall = result.scores.overall
         band = None if overall is None else rules.settings.band_of(overall)
-        row = _learner_row(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        row = LearnerRow.__pydantic_validator__.validate_python(
             {
                 "readiness": None if band is None else band[1].band,
                 "aptitude_score": result.scores.aptitude,

@@ -118,11 +118,6 @@ class LeadershipOutput(BaseModel):
     eligibility_reasons: tuple[str, ...]
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_leadership_output = LeadershipOutput.__pydantic_validator__.validate_python
-
-
 class LeadershipEngine(Engine):
     """Hands the learner's value statement to the VIP Leadership Academy and decides academy eligibility."""
 
@@ -143,7 +138,9 @@ class LeadershipEngine(Engine):
         eligible = any(check.matched for check in checks)
         # An eligible learner's reasons are the rules they met; otherwise every rule they missed, and why.
         reasons = tuple(check.reason for check in checks if check.matched == eligible)
-        output = _leadership_output(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        output = LeadershipOutput.__pydantic_validator__.validate_python(
             {
                 "value_statement": statement.text,
                 "created_at": result.completed_at,

@@ -630,11 +630,6 @@ class _Matching:
         self.explain.append(self.cite("weights", message))
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_marketplace_output = MarketplaceOutput.__pydantic_validator__.validate_python
-
-
 class MarketplaceEngine(Engine):
     """Scores the jobs of a catalog against a learner's result and keeps those at or above the minimum."""
 
@@ -683,7 +678,9 @@ def _output(
 ) -> MarketplaceOutput:
     # One validation for the whole answer: the matches become JobMatch models on the way, at far less
     # cost than a model built per match and per set of components.
-    return _marketplace_output(
+    # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+    # result); looked up here, not at import, so that a model built on first use stays so.
+    return MarketplaceOutput.__pydantic_validator__.validate_python(
         {
             "profiler_complete": complete,
             "recommended_track": result.recommended_track if complete else None,

@@ -132,12 +132,6 @@ class MenteeViewWithAntiCheat(MenteeView):
     anti_cheat: AntiCheatView | None
 
 
-# The models' compiled validators themselves: model_validate's Python wrapper costs a microsecond more,
-# for every result.
-_mentee_view = MenteeView.__pydantic_validator__.validate_python
-_mentee_view_with_anti_cheat = MenteeViewWithAntiCheat.__pydantic_validator__.validate_python
-
-
 class MentorshipEngine(Engine):
     """Shows a learner's results to those the access rules allow, anti-cheat only to some."""
 
@@ -162,10 +156,12 @@ class MentorshipEngine(Engine):
         fields = _view_fields(result)
         if not decision.shows(ANTI_CHEAT):
             # Not even a mention: the reduced view must not tell the signals apart from their absence.
-            return Outcome(_mentee_view(fields), decision.explain)
+            # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+            # result); looked up here, not at import, so that a model built on first use stays so.
+            return Outcome(MenteeView.__pydantic_validator__.validate_python(fields), decision.explain)
         settings = rules.settings.anti_cheat
         fields["anti_cheat"] = _anti_cheat(result, settings)
-        view = _mentee_view_with_anti_cheat(fields)
+        view = MenteeViewWithAntiCheat.__pydantic_validator__.validate_python(fields)
         if not context.explain:
             return Outcome(view)
         return Outcome(view, (*decision.explain, *_anti_cheat_explanations(result, rules, settings)))

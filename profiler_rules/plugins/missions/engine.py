@@ -139,11 +139,6 @@ class MissionsOutput(BaseModel):
     open_missions: tuple[Mission, ...] | None
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_missions_output = MissionsOutput.__pydantic_validator__.validate_python
-
-
 class MissionsEngine(Engine):
     """Caps mission difficulty by the learner's profiler difficulty selection."""
 
@@ -207,7 +202,9 @@ class MissionsEngine(Engine):
                 else:
                     above[difficulty] = above.get(difficulty, 0) + 1
             missions = tuple(opened)
-        output = _missions_output(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        output = MissionsOutput.__pydantic_validator__.validate_python(
             {
                 "profiler_difficulty": selection,
                 "max_difficulty": cap,

@@ -280,11 +280,6 @@ class PortfolioEntry(BaseModel):
     on_retake: Literal["replace", "keep"]
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_portfolio_entry = PortfolioEntry.__pydantic_validator__.validate_python
-
-
 class PortfolioEngine(Engine):
     """Writes the learner's "My Value Statement" portfolio entry from their profiler answers."""
 
@@ -301,7 +296,9 @@ class PortfolioEngine(Engine):
         statement = build_value_statement(result, rules, explain=context.explain)
         user_id = result.user_id
         key = settings.key_for(user_id)
-        entry = _portfolio_entry(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        entry = PortfolioEntry.__pydantic_validator__.validate_python(
             {
                 "item_type": settings.item_type,
                 "title": settings.title,

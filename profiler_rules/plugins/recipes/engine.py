@@ -345,11 +345,6 @@ class RecipesOutput(BaseModel):
     recommended_recipes: tuple[RecommendedRecipe, ...] | None
 
 
-# The model's compiled validator itself: model_validate's (and the constructor's) Python wrapper costs
-# a microsecond more, for every result.
-_recipes_output = RecipesOutput.__pydantic_validator__.validate_python
-
-
 # A ranked recipe: (-coverage, -usage, -rating, id, recipe, matched codes); the first four order it.
 _RANK = itemgetter(0, 1, 2, 3)
 
@@ -527,7 +522,9 @@ class RecipesEngine(Engine):
         catalog = context.catalog("recipes")
         recommended = None if catalog is None else analysis.recipes(catalog)
         # One validation for the whole answer: the gaps and recipes become their models on the way.
-        output = _recipes_output(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        output = RecipesOutput.__pydantic_validator__.validate_python(
             {
                 "gaps": analysis.gaps,
                 "recommended_recipe_skills": tuple(analysis.codes),

@@ -189,3 +189,96 @@ def test_a_subjects_cohorts_in_words(cohort_id: str | None, cohort_ids: tuple[st
     from profiler_rules.core.access import Subject
 
     assert Subject("u", cohort_id, None, cohort_ids).cohorts_in_words == words
+
+
+def test_a_left_out_trait_named_by_a_lone_surrogate_is_named_in_a_report_that_can_be_written(
+    dispatcher: Dispatcher,
+) -> None:
+    """Found by test_hardening_inputs' hypothesis run: a flat behavioral profile whose key is a lone
+    surrogate and whose value is left out made a warning no JSON writer can write. The key is shown
+    escaped."""
+    report = dispatcher.dispatch({"session_id": "s", "user_id": "u", "behavioral_profile": {"\ud800": None}})
+    assert report.warnings == ("behavioral_profile.\\ud800: left out: a trait's value must be a number from 0 to 10",)
+    assert json.loads(dispatcher.to_json(report)[1])["warnings"] == list(report.warnings)
+
+
+def test_a_persona_of_plain_values_is_read_without_a_call_per_value() -> None:
+    """Free-form JSON's usual values (short text, floats, null) are checked in one loop per mapping or
+    list, not by a call each; nested mappings and lists, integers and booleans still are."""
+    persona = {f"key{index}": value for index, value in enumerate(["Cyber Sentinel", 0.75, None] * 10)}
+    given = {"session_id": "s", "user_id": "u", "future_you_persona": persona}
+    calls = python_calls(lambda: ProfilerResult.__pydantic_validator__.validate_python(given))
+    assert calls[next(key for key in calls if key[1] == "_frozen_json")] == 1  # the persona itself only
+    assert ProfilerResult.model_validate(given).future_you_persona == persona
+
+
+def nested(lists: int) -> Any:
+    """A text inside ``lists`` lists: as a persona's value, at depth ``lists + 2`` (the persona is 1)."""
+    value: Any = "deep"
+    for _ in range(lists):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("persona", "problem"),
+    [
+        ({"a": "x" * 10_001}, "holds text longer than 10000 characters"),
+        ({"a": "caf\ud800"}, "holds text that is not Unicode (a lone surrogate)"),
+        ({"a": float("nan")}, "holds a number that is not finite"),
+        ({"a": [float("inf")]}, "holds a number that is not finite"),
+        ({"a": 2**63}, "holds an integer of more than 64 bits"),
+        ({"a": {"\ud800": 1}}, "has a key that is not text"),
+        ({"a": ["x"] * 1_000}, "holds more than 1000 values"),
+        ({"a": {f"k{index}": None for index in range(999)}}, "holds more than 1000 values"),
+        ({"a": nested(15)}, "is nested deeper than 16 levels"),
+        ({"a": b"bytes"}, "holds a bytes, which is not JSON"),
+    ],
+)
+def test_free_form_json_is_checked_as_before(persona: dict[str, Any], problem: str) -> None:
+    from profiler_rules import InvalidInputError
+    from profiler_rules.core.models import validate_input
+
+    with pytest.raises(InvalidInputError) as raised:
+        validate_input(ProfilerResult, {"session_id": "s", "user_id": "u", "future_you_persona": persona}, "result")
+    assert [(item.field, item.message) for item in raised.value.errors] == [("future_you_persona", problem)]
+
+
+def test_free_form_json_at_its_limits_is_read() -> None:
+    at_budget = {"a": ["x"] * 998}  # the persona, its list and 998 texts: 1,000 values
+    for persona in (at_budget, {"a": nested(14)}, {"a": "x" * 10_000, "b": 2**63 - 1, "c": True, "d": None}):
+        read = ProfilerResult.model_validate({"session_id": "s", "user_id": "u", "future_you_persona": persona})
+        assert json.loads(json.dumps(read.model_dump()["future_you_persona"])) == json.loads(json.dumps(persona))
+
+
+@pytest.mark.parametrize(
+    ("given", "read"), [("62.40", 62.4), (" 62.4 ", 62.4), (62, 62.0), (62.4, 62.4), ("1e1", 10.0)]
+)
+def test_a_score_is_read_from_text_or_a_number(given: Any, read: float) -> None:
+    """Text is tried first of the kinds a number may come as; every kind reads as before."""
+    from decimal import Decimal
+
+    checked = ProfilerResult.model_validate({"session_id": "s", "user_id": "u", "technical_exposure_score": given})
+    assert checked.technical_exposure_score == read
+    decimal = ProfilerResult.model_validate(
+        {"session_id": "s", "user_id": "u", "technical_exposure_score": Decimal("62.40")}
+    )
+    assert decimal.technical_exposure_score == 62.4
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (True, "a boolean is not a number (got True)"),
+        ("high", "Input should be a valid number, unable to parse string as a number (got 'high')"),
+        ([62], "Input should be a valid number"),
+        ("120", "Input should be less than or equal to 100 (got '120')"),
+    ],
+)
+def test_a_score_that_is_not_a_number_is_refused_as_before(given: Any, message: str) -> None:
+    from profiler_rules import InvalidInputError
+    from profiler_rules.core.models import validate_input
+
+    with pytest.raises(InvalidInputError) as raised:
+        validate_input(ProfilerResult, {"session_id": "s", "user_id": "u", "technical_exposure_score": given}, "x")
+    assert [(item.field, item.message) for item in raised.value.errors] == [("technical_exposure_score", message)]

@@ -563,7 +563,7 @@ def in_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if offset is None else value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(in_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(in_utc)]
 """A datetime, naive ones read as UTC (see :func:`in_utc`). Checked inside ``| None``, so that a result
 without the time pays no call."""
 
@@ -604,7 +604,7 @@ class ProfilerResult(BaseModel):
     session_id: ItemId
     user_id: ItemId
     status: SessionStatus | None = None
-    completed_at: AwareDatetime | None = None
+    completed_at: UtcDatetime | None = None
     difficulty_selection: Name | None = None
     scores: Scores = Scores()  # frozen and hashable, so pydantic shares it rather than copying it
     technical_exposure_score: Percent | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from string import Formatter
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
@@ -53,7 +54,11 @@ class Subject:
     @property
     def cohorts_in_words(self) -> str:
         """The subject's cohorts as an explanation names them: ``c-1``, or ``c-1 or c-2``."""
-        cohorts = dict.fromkeys((self.cohort_id, *self.cohort_ids))
+        cohort, cohort_ids = self.cohort_id, self.cohort_ids
+        if not cohort_ids or (len(cohort_ids) == 1 and cohort_ids[0] == cohort):
+            # A result's usual subject: one cohort (a result's cohort_ids start with its cohort_id) or none.
+            return "None" if cohort is None else str(cohort) or "None"
+        cohorts = dict.fromkeys((cohort, *cohort_ids))
         return " or ".join(str(cohort) for cohort in cohorts if cohort is not None) or "None"
 
 
@@ -197,7 +202,7 @@ class AccessPolicy:
 class _ReadyGrant:
     """A grant of a view with its test, its rule path and its words prepared."""
 
-    __slots__ = ("path", "role", "relation", "details", "_words", "_allowed")
+    __slots__ = ("path", "role", "relation", "details", "_words", "_allowed", "_fills", "_fixed")
 
     def __init__(self, view: str, index: int, grant: Grant) -> None:
         self.path = (view, index)
@@ -206,6 +211,10 @@ class _ReadyGrant:
         self.details = frozenset(grant.details)
         self._words = grant.template()  # the subject filled in later
         self._allowed = f" → {view} allowed{_with(grant.details)}"
+        # What of the subject the words name: a grant of a role alone names nothing, and its reason is
+        # written here, once; the subject's cohorts are put in words only for a grant that names them.
+        self._fills = frozenset(name for _, name, _, _ in Formatter().parse(self._words) if name is not None)
+        self._fixed = None if self._fills else f"the viewer {self._words.format()}{self._allowed}"
 
     def holds(self, viewer: Viewer, subject: Subject) -> bool:
         if self.role is not None and self.role not in viewer.roles:
@@ -213,7 +222,10 @@ class _ReadyGrant:
         return self.relation is None or self.relation(viewer, subject)
 
     def because(self, subject: Subject) -> str:
-        words = self._words.format(user=subject.user_id, cohort=subject.cohorts_in_words, sponsor=subject.sponsor_id)
+        if self._fixed is not None:
+            return self._fixed
+        cohort = subject.cohorts_in_words if "cohort" in self._fills else None
+        words = self._words.format(user=subject.user_id, cohort=cohort, sponsor=subject.sponsor_id)
         return f"the viewer {words}{self._allowed}"
 
 

@@ -13,7 +13,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
@@ -31,7 +31,6 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_core import CoreSchema, PydanticCustomError, TzInfo, core_schema
@@ -73,10 +72,13 @@ class _NotABoolean:
         number = handler(source)  # float or int, with the limits of the Field before this annotation
         allowed = core_schema.union_schema(
             [
+                # Text first (Django REST framework writes decimals as text): a branch that refuses text
+                # costs a microsecond, one that refuses a number a tenth of that. Each input type
+                # matches one branch only, so the order changes no value and no error.
+                core_schema.str_schema(strict=True),
                 core_schema.int_schema(strict=True),
                 core_schema.float_schema(strict=True),
                 core_schema.is_instance_schema(Decimal),
-                core_schema.str_schema(strict=True),
             ],
             mode="left_to_right",
             custom_error_type=f"{number['type']}_type",  # "Input should be a valid number" (or integer)
@@ -182,7 +184,17 @@ class AptitudeCounts(BaseModel):
         return round(self.correct * 100 / self.total, 2)
 
 
+_PERCENTAGE_TYPES = frozenset({float, int, str})
+
+
 def _breakdown_shape(value: Any) -> str:
+    # Runs for every category of every result: the usual types are told by type alone, as isinstance
+    # of an abstract class (Mapping, a model) walks the abc machinery.
+    kind = type(value)
+    if kind is dict:
+        return "counts"
+    if kind in _PERCENTAGE_TYPES:
+        return "percentage"
     return "counts" if isinstance(value, Mapping | AptitudeCounts) else "percentage"
 
 
@@ -194,6 +206,8 @@ AptitudeScore = Annotated[
 
 def percentage_of(value: float | AptitudeCounts | None) -> float | None:
     """The 0-100 percentage of a breakdown entry in either stored shape, ``None`` when unknown."""
+    if value is None or type(value) is float:
+        return value  # the usual entry, told without isinstance of a model class (the abc machinery)
     if isinstance(value, AptitudeCounts):
         return value.percentage
     return value
@@ -256,7 +270,8 @@ def _distinct(kind: str) -> AfterValidator:
     """A list of names of ``kind`` in which no two are the same name."""
 
     def check(names: tuple[str, ...]) -> tuple[str, ...]:
-        _distinct_names(names, kind)
+        if len(names) > 1:  # most lists are empty or hold one name: no call for those
+            _distinct_names(names, kind)
         return names
 
     return AfterValidator(check)
@@ -266,7 +281,10 @@ def _distinct_keys(kind: str) -> AfterValidator:
     """A mapping keyed by names of ``kind``, no two the same name, made read-only (see FrozenDict)."""
 
     def check(mapping: dict[str, Any]) -> FrozenDict:
-        _distinct_names(tuple(mapping), kind)
+        if not mapping:
+            return _NO_ITEMS  # most results leave some mappings empty: one shared, read-only, for all
+        if len(mapping) > 1:
+            _distinct_names(tuple(mapping), kind)
         return FrozenDict(mapping)
 
     return AfterValidator(check)
@@ -289,6 +307,10 @@ class FrozenDict(dict[Any, Any]):
     def __hash__(self) -> int:  # type: ignore[override]
         # Hashable, so that a frozen model holding one can be a default pydantic shares, not copies.
         return hash(frozenset(self.items()))
+
+
+_NO_ITEMS = FrozenDict()
+"""The empty mapping every validated result shares: read-only, so one serves all."""
 
 
 # Bounds on what a host may send: a result is a few kilobytes; these stop a runaway or hostile input
@@ -340,12 +362,38 @@ def _frozen_json(item: Any, depth: int, budget: list[int]) -> Any:
             raise _free_form_error("holds a number that is not finite")
         return item
     if isinstance(item, Mapping):
-        if not all(isinstance(key, str) and (key.isascii() or _is_unicode(key)) for key in item):
-            raise _free_form_error("has a key that is not text")
-        return FrozenDict({key: _frozen_json(child, depth + 1, budget) for key, child in item.items()})
+        for key in item:
+            if not (isinstance(key, str) and (key.isascii() or _is_unicode(key))):
+                raise _free_form_error("has a key that is not text")
+        return FrozenDict(zip(item.keys(), _frozen_values(item.values(), depth + 1, budget), strict=True))
     if isinstance(item, list | tuple):
-        return tuple(_frozen_json(child, depth + 1, budget) for child in item)
+        return tuple(_frozen_values(item, depth + 1, budget))
     raise _free_form_error(f"holds a {type(item).__name__}, which is not JSON")
+
+
+def _frozen_values(values: Iterable[Any], depth: int, budget: list[int]) -> list[Any]:
+    """:func:`_frozen_json` of each value at ``depth``, in order. The usual value (ASCII text of a few
+    words, a finite float, null) is checked in this loop rather than by a call per value: the same checks,
+    and each value counted against the budget as that function counts it."""
+    frozen: list[Any] = []
+    keep = frozen.append
+    shallow = depth <= MAX_FREE_FORM_DEPTH
+    for value in values:
+        kind = type(value)
+        if (
+            shallow
+            and budget[0] > 0
+            and (
+                (kind is str and len(value) <= MAX_TEXT and value.isascii())
+                or (kind is float and math.isfinite(value))
+                or value is None
+            )
+        ):
+            budget[0] -= 1
+            keep(value)
+        else:
+            keep(_frozen_json(value, depth, budget))
+    return frozen
 
 
 def _free_form_error(message: str) -> PydanticCustomError:
@@ -515,6 +563,11 @@ def in_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if offset is None else value
 
 
+UtcDatetime = Annotated[datetime, AfterValidator(in_utc)]
+"""A datetime, naive ones read as UTC (see :func:`in_utc`). Checked inside ``| None``, so that a result
+without the time pays no call."""
+
+
 _DATE_TEXT = len("2026-02-01")
 
 
@@ -551,7 +604,7 @@ class ProfilerResult(BaseModel):
     session_id: ItemId
     user_id: ItemId
     status: SessionStatus | None = None
-    completed_at: datetime | None = None
+    completed_at: UtcDatetime | None = None
     difficulty_selection: Name | None = None
     scores: Scores = Scores()  # frozen and hashable, so pydantic shares it rather than copying it
     technical_exposure_score: Percent | None = None
@@ -572,11 +625,6 @@ class ProfilerResult(BaseModel):
     cohort_id: IdText | None = None
     cohort_ids: Annotated[tuple[IdText, ...], Field(max_length=MAX_ITEMS)] = ()
     sponsor_id: IdText | None = None
-
-    @field_validator("completed_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else in_utc(value)
 
     @model_validator(mode="after")
     def _all_cohorts(self) -> ProfilerResult:
@@ -841,6 +889,9 @@ def field_name(part: Any) -> str:
         digits = _digits(part)
         return str(part) if digits <= _SHOWN_LENGTH else f"<an integer of {digits:,} digits>"
     text = str(part)
+    if not (text.isascii() or _is_unicode(text)):
+        # A lone surrogate: no report or message can be written in UTF-8 with it, so it is shown escaped.
+        text = text.encode("utf-8", "backslashreplace").decode()
     return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 1] + "…"
 
 

@@ -283,14 +283,18 @@ class AnalyticsEngine(Engine):
             return Outcome.skipped(Explanation.of_status(result, consequence))
         overall = result.scores.overall
         band = None if overall is None else rules.settings.band_of(overall)
-        row = LearnerRow(
-            readiness=None if band is None else band[1].band,
-            aptitude_score=result.scores.aptitude,
-            overall_score=result.scores.overall,
-            recommended_track=result.recommended_track,
-            cohort_id=result.cohort_id,
-            cohort_ids=result.cohort_ids,
-            sponsor_id=result.sponsor_id,
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        row = LearnerRow.__pydantic_validator__.validate_python(
+            {
+                "readiness": None if band is None else band[1].band,
+                "aptitude_score": result.scores.aptitude,
+                "overall_score": result.scores.overall,
+                "recommended_track": result.recommended_track,
+                "cohort_id": result.cohort_id,
+                "cohort_ids": result.cohort_ids,
+                "sponsor_id": result.sponsor_id,
+            }
         )
         if not context.explain:
             return Outcome(row)

@@ -169,14 +169,18 @@ class LeadershipEngine(Engine):
         eligible = any(check.matched for check in checks)
         # An eligible learner's reasons are the rules they met; otherwise every rule they missed, and why.
         reasons = tuple(check.reason for check in checks if check.matched == eligible)
-        output = LeadershipOutput(
-            value_statement=statement.text,
-            created_at=result.completed_at,
-            profiler_session_id=result.session_id,
-            status=entry.status,
-            visibility=entry.visibility,
-            eligible=eligible,
-            eligibility_reasons=reasons,
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        output = LeadershipOutput.__pydantic_validator__.validate_python(
+            {
+                "value_statement": statement.text,
+                "created_at": result.completed_at,
+                "profiler_session_id": result.session_id,
+                "status": entry.status,
+                "visibility": entry.visibility,
+                "eligible": eligible,
+                "eligibility_reasons": reasons,
+            }
         )
         if not context.explain:
             return Outcome(output)

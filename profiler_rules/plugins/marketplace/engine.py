@@ -753,7 +753,9 @@ def _output(
 ) -> MarketplaceOutput:
     # One validation for the whole answer: the matches become JobMatch models on the way, at far less
     # cost than a model built per match and per set of components.
-    return MarketplaceOutput.model_validate(
+    # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+    # result); looked up here, not at import, so that a model built on first use stays so.
+    return MarketplaceOutput.__pydantic_validator__.validate_python(
         {
             "profiler_complete": complete,
             "recommended_track": result.recommended_track if complete else None,

@@ -352,16 +352,20 @@ class PortfolioEngine(Engine):
         statement = build_value_statement(result, rules, explain=context.explain)
         user_id = result.user_id
         key = settings.key_for(user_id)
-        entry = PortfolioEntry(
-            item_type=settings.item_type,
-            title=settings.title,
-            summary=statement.text,
-            status=settings.status,
-            visibility=settings.visibility,
-            profiler_session_id=result.session_id,
-            user_id=user_id,
-            idempotency_key=key,
-            on_retake=settings.on_retake,
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        entry = PortfolioEntry.__pydantic_validator__.validate_python(
+            {
+                "item_type": settings.item_type,
+                "title": settings.title,
+                "summary": statement.text,
+                "status": settings.status,
+                "visibility": settings.visibility,
+                "profiler_session_id": result.session_id,
+                "user_id": user_id,
+                "idempotency_key": key,
+                "on_retake": settings.on_retake,
+            }
         )
         if not context.explain:
             return Outcome(entry)

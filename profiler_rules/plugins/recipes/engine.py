@@ -601,7 +601,9 @@ class RecipesEngine(Engine):
         catalog = context.catalog("recipes")
         recommended = None if catalog is None else analysis.recipes(catalog)
         # One validation for the whole answer: the gaps and recipes become their models on the way.
-        output = RecipesOutput.model_validate(
+        # The compiled validator, without Model(...)'s or model_validate's Python wrapper (a microsecond per
+        # result); looked up here, not at import, so that a model built on first use stays so.
+        output = RecipesOutput.__pydantic_validator__.validate_python(
             {
                 "gaps": analysis.gaps,
                 "recommended_recipe_skills": tuple(analysis.codes),

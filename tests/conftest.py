@@ -20,6 +20,20 @@ from profiler_rules.core.plugins import discover_plugins
 
 PACKAGED_RULES = Path(str(files("profiler_rules").joinpath("rules")))
 EXAMPLES = Path(str(files("profiler_rules").joinpath("examples")))
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def sample_results(count: int, seed: int) -> list[dict[str, Any]]:
+    """Varied results from the benchmark's generator (bench/floor/samples.py): both breakdown shapes,
+    incomplete results, numbers as text, personas, anti-cheat present or not."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from floor.samples import sample_results as generate
+    finally:
+        sys.path.remove(str(BENCH))
+    return generate(count, seed=seed)
+
+
 BUILTIN_ENGINES: tuple[str, ...] = tuple(
     item.engine.name for item in discover_plugins(entry_points=False, environ={}).engines
 )

@@ -17,9 +17,8 @@ from profiler_rules import Context, Dispatcher, Engine, Explanation, Outcome, Pr
 from profiler_rules.batch import dispatch_lines
 from profiler_rules.core.engine import Rules as RulesClass
 
-from .conftest import EXAMPLES, FIXTURE_PLUGINS, edit, result, run_cli
+from .conftest import EXAMPLES, FIXTURE_PLUGINS, edit, result, run_cli, sample_results
 
-BENCH = Path(__file__).parent.parent / "bench"
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
 EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
 ADMIN = {"user_id": "admin-1", "roles": ["admin"]}
@@ -28,12 +27,6 @@ COACH = {"user_id": "coach-1", "roles": ["coach"], "coachee_ids": ["learner-4", 
 
 @pytest.fixture(scope="module")
 def varied() -> list[dict[str, Any]]:
-    """The bundled example and varied results from the benchmark's sample generator (bench/floor/samples.py)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        from floor.samples import sample_results
-    finally:
-        sys.path.remove(str(BENCH))
     return [EXAMPLE, *sample_results(300, seed=12)]
 
 

@@ -310,7 +310,7 @@ def test_an_engine_can_not_change_the_rules_catalogs_or_access_policy(
 
 def test_read_only_rules_write_and_compare_exactly_as_before(hostile: Any, tmp_path: Path) -> None:
     dispatcher = loose_dispatcher(hostile, rules_with(tmp_path, loose=True))
-    for name, rules in dispatcher.ruleset.rules.items():
+    for name, rules in dispatcher.ruleset.rules_by_engine.items():
         settings = rules.settings
         thawed = type(settings).__mro__[1 if getattr(type(settings), "__read_only__", False) else 0]
         fresh = thawed.model_validate(settings.model_dump())
@@ -318,7 +318,7 @@ def test_read_only_rules_write_and_compare_exactly_as_before(hostile: Any, tmp_p
         assert settings.model_dump_json() == fresh.model_dump_json(), name
         assert settings == fresh and repr(settings) == repr(fresh), name
         assert type(settings).__name__ == thawed.__name__
-    loose = dispatcher.ruleset.rules["loose"].settings
+    loose = dispatcher.ruleset.rules_by_engine["loose"].settings
     dumped = loose.model_dump()
     assert (type(dumped["tags"]), type(dumped["limits"]), type(dumped["seen"])) == (list, dict, set)
     written = json.loads(loose.model_dump_json())
@@ -331,7 +331,7 @@ def test_read_only_rules_write_and_compare_exactly_as_before(hostile: Any, tmp_p
 
 
 def test_cached_properties_of_read_only_rules_are_worked_out_once_and_read_only(hostile: Any, tmp_path: Path) -> None:
-    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules["loose"].settings
+    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules_by_engine["loose"].settings
     assert "index" not in loose.__dict__  # not worked out until an engine asks
     assert loose.index == {"alpha": 0, "beta": 1}
     assert loose.index is loose.index
@@ -340,7 +340,7 @@ def test_cached_properties_of_read_only_rules_are_worked_out_once_and_read_only(
 
 
 def test_copies_of_read_only_rules_are_the_engines_own(hostile: Any, tmp_path: Path) -> None:
-    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules["loose"].settings
+    loose = loose_dispatcher(hostile, rules_with(tmp_path, loose=True)).ruleset.rules_by_engine["loose"].settings
     tags, limits, seen = loose.tags.copy(), dict(loose.limits), set(loose.seen)
     tags.append("gamma"), limits.pop("alpha"), seen.add("z")
     changed = loose.model_copy(update={"tags": ["other"]})

@@ -403,14 +403,16 @@ def test_alias_bombs_are_refused_fast_and_small(name: str, rules_dir: Path, disp
 def test_a_byte_order_mark_is_accepted(tmp_path: Path, rules_dir: Path, dispatcher: Dispatcher) -> None:
     (rules_dir / "missions.yaml").write_bytes((CORPUS / "bom.yaml").read_bytes())
     loaded = Dispatcher.from_rules(rules_dir, entry_points=False)
-    assert loaded.ruleset.rules["missions"].settings == dispatcher.ruleset.rules["missions"].settings
+    assert (
+        loaded.ruleset.rules_by_engine["missions"].settings == dispatcher.ruleset.rules_by_engine["missions"].settings
+    )
     assert run_cli("check", "--rules", "rules", cwd=tmp_path).code == 0
 
 
 def test_names_like_regular_expressions_match_only_as_written(tmp_path: Path, rules_dir: Path) -> None:
     (rules_dir / "recipes.yaml").write_bytes((CORPUS / "regex_names.yaml").read_bytes())
     assert run_cli("check", "--rules", "rules", cwd=tmp_path).code == 0
-    settings = Dispatcher.from_rules(rules_dir, entry_points=False).ruleset.rules["recipes"].settings
+    settings = Dispatcher.from_rules(rules_dir, entry_points=False).ruleset.rules_by_engine["recipes"].settings
     assert settings.category(".*") == "networking"
     assert settings.category("(a+)+$") == settings.category("[a-z]+") == "(a+)+$"
     for name in ("anything", "a" * 50_000, "aaaa", "(a+)+", "."):
@@ -429,7 +431,9 @@ def test_names_like_regular_expressions_match_only_as_written(tmp_path: Path, ru
 )
 def test_keywords_match_a_long_growth_area_quickly_and_literally(text: str, rules_dir: Path) -> None:
     (rules_dir / "recipes.yaml").write_bytes((CORPUS / "regex_names.yaml").read_bytes())
-    behavioral = Dispatcher.from_rules(rules_dir, entry_points=False).ruleset.rules["recipes"].settings.behavioral
+    behavioral = (
+        Dispatcher.from_rules(rules_dir, entry_points=False).ruleset.rules_by_engine["recipes"].settings.behavioral
+    )
     started = time.perf_counter()
     found = behavioral.keywords_in(text)
     assert time.perf_counter() - started < 0.25

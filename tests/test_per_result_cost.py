@@ -21,9 +21,8 @@ import pytest
 from profiler_rules import Dispatcher, ProfilerResult
 from profiler_rules.core.models import AptitudeCounts, percentage_of
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, sample_results
 
-BENCH = Path(__file__).parent.parent / "bench"
 EXAMPLE = json.loads((EXAMPLES / "result.json").read_text())
 EXAMPLE_CATALOGS = json.loads((EXAMPLES / "catalogs.json").read_text())
 ADMIN = {"user_id": "admin-1", "roles": ["admin"]}
@@ -32,14 +31,7 @@ PYDANTIC_PACKAGE = str(Path(pydantic.__file__).parent)
 
 @pytest.fixture(scope="module")
 def varied() -> list[dict[str, Any]]:
-    """The bundled example and varied results from bench/baseline.py (both breakdown shapes, incomplete
-    results, text numbers, personas, anti-cheat present or not)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        import baseline
-    finally:
-        sys.path.remove(str(BENCH))
-    return [EXAMPLE, *baseline.sample_results(200, seed=21)]
+    return [EXAMPLE, *sample_results(200, seed=21)]
 
 
 def python_calls(run: Callable[[], Any]) -> Counter[tuple[str, str]]:

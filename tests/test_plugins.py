@@ -64,7 +64,7 @@ def test_a_host_rules_directory_without_the_installed_engines_file_serves_its_de
     shutil.copytree(PACKAGED_RULES, rules)
     dispatcher = Dispatcher.from_rules(rules)
     assert dispatcher.ruleset.defaults == ("badges",)
-    assert dispatcher.ruleset.rules["badges"].file == "badges_engine/badges.yaml"
+    assert dispatcher.ruleset.rules_by_engine["badges"].file == "badges_engine/badges.yaml"
     assert any(
         problem.file == str(rules / "badges.yaml") and problem.level == "warning"
         for problem in dispatcher.ruleset.warnings

@@ -156,7 +156,9 @@ def test_an_engines_missing_file_is_served_by_its_packaged_default(rules_dir: Pa
     (rules_dir / "missions.yaml").unlink()
     loaded = Dispatcher.from_rules(rules_dir, entry_points=False)
     assert loaded.ruleset.defaults == ("missions",)
-    assert loaded.ruleset.rules["missions"].settings == dispatcher.ruleset.rules["missions"].settings
+    assert (
+        loaded.ruleset.rules_by_engine["missions"].settings == dispatcher.ruleset.rules_by_engine["missions"].settings
+    )
     (warning,) = [problem for problem in loaded.ruleset.warnings if problem.file == str(rules_dir / "missions.yaml")]
     assert warning.level == "warning"
     assert "using its packaged default (profiler_rules/rules/missions.yaml)" in warning.message

@@ -56,7 +56,7 @@ def run_check(args: argparse.Namespace) -> int:
                 "valid": True,
                 "digest": ruleset.digest,
                 "version": ruleset.version,
-                "engines": list(ruleset.rules),
+                "engines": list(ruleset.rules_by_engine),
                 "defaults": list(ruleset.defaults),
                 "problems": problems,
             }
@@ -64,7 +64,7 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print_problems(ruleset.warnings, sys.stdout)
         version = f", version {ruleset.version}" if ruleset.version else ""
-        print(f"ok: rules of {len(ruleset.rules)} engine(s) are valid ({ruleset.digest}{version})")
+        print(f"ok: rules of {len(ruleset.rules_by_engine)} engine(s) are valid ({ruleset.digest}{version})")
         _next(f"'{_command_line('test', args.rules)}' runs the rule tests")
     return EXIT_OK
 

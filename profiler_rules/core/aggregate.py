@@ -43,7 +43,7 @@ def aggregate(
     _check_many(results)
     checked_query = validate_input(item.engine.aggregate_query, query, f"{engine} query")
     checked_viewer = None if viewer is None else validate_input(Viewer, viewer, "viewer")
-    context = Context(checked_viewer, NO_CATALOGS.items, ruleset.rules, ruleset.access)
+    context = Context(checked_viewer, NO_CATALOGS.items, ruleset.rules_by_engine, ruleset.access)
     stream = _ResultStream(results, ruleset.access.protected)
     entered = IN_DISPATCH.set(True)
     try:
@@ -71,7 +71,7 @@ def _run_aggregate(
     """An engine's answer over many results, as the fields of an :class:`AggregateReport`."""
     name = item.engine.name
     try:
-        outcome = item.engine.aggregate(stream, ruleset.rules[name], context, query)
+        outcome = item.engine.aggregate(stream, ruleset.rules_by_engine[name], context, query)
         if not isinstance(outcome, Outcome):
             return {
                 "status": "error",

@@ -369,7 +369,7 @@ class Dispatcher:
         """
         if not isinstance(engine, str) or engine not in self._by_name:
             raise self._engine_name_error(self._unknown_engine(engine))
-        return self._ruleset.rules[engine].settings
+        return self._ruleset.rules_by_engine[engine].settings
 
     def _dispatch_under(
         self,
@@ -385,7 +385,7 @@ class Dispatcher:
         context = Context(
             None if viewer is None else validate_input(Viewer, viewer, "viewer"),
             self.prepare_catalogs(catalogs).items,
-            ruleset.rules,
+            ruleset.rules_by_engine,
             ruleset.access,
             explain,
         )
@@ -476,7 +476,7 @@ class Dispatcher:
     def untested_rules(self, suite: SuiteResult) -> list[Uncovered]:
         """The rules (of the engines and the access rules) that no case of ``suite`` exercised."""
         ruleset = self._ruleset
-        return uncovered([*ruleset.rules.values(), ruleset.access.rules], suite)
+        return uncovered([*ruleset.rules_by_engine.values(), ruleset.access.rules], suite)
 
     def _tests_directory(self) -> Path:
         if self._directory is not None:
@@ -561,7 +561,7 @@ class Dispatcher:
             if engine.requires_complete and not result.is_complete:
                 reason = Explanation.of_status(result, f"{engine.name} acts only on finished or locked results")
                 return {"status": "skipped", "explain": (reason,)}
-            outcome = engine.evaluate(result, ruleset.rules[engine.name], context)
+            outcome = engine.evaluate(result, ruleset.rules_by_engine[engine.name], context)
             if not isinstance(outcome, Outcome):
                 message = f"{self._who(engine.name)} returned {type(outcome).__name__}, not an Outcome"
                 return {"status": "error", "error": message}

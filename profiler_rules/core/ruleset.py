@@ -151,7 +151,7 @@ class RuleSet:
     """An immutable, fully validated rule set: each engine's rules, the access policy, the digest and
     the version."""
 
-    rules: Mapping[str, Rules[Any]]
+    rules_by_engine: Mapping[str, Rules[Any]]
     access: AccessPolicy
     digest: str
     version: str | None
@@ -266,7 +266,7 @@ def load_ruleset(
         {item.engine.name: loaded[item.engine.name] for item in engines}, AccessPolicy(loaded[ACCESS_NAME])
     )
     return RuleSet(
-        rules=rules,
+        rules_by_engine=rules,
         access=access,
         digest=f"sha256:{digest.hexdigest()}",
         version=manifest.version,

@@ -161,3 +161,22 @@ def test_invalid_lines_are_counted_named_and_left_out_of_the_dashboard(tmp_path:
         "line 67: invalid JSON: recursion limit exceeded at column 202",
     ]
     assert "do-not-quote" not in run.stdout + run.stderr
+
+
+def test_the_latest_result_wins_ties_by_session_whatever_the_order(dispatcher: Dispatcher) -> None:
+    import itertools
+
+    def locked(session: str, completed_at: str | None, track: str) -> dict[str, Any]:
+        return result(
+            session_id=session, user_id="a", status="locked", completed_at=completed_at, recommended_track=track
+        )
+
+    undated = locked("z-undated", None, "grc")
+    early = locked("m-early", "2026-02-01T10:00:00Z", "offensive")
+    tie_low = locked("a-tie", "2026-02-05T10:00:00Z", "leadership")
+    tie_high = locked("b-tie", "2026-02-05T12:00:00+02:00", "defender")  # the same instant as tie_low
+    for order in itertools.permutations([undated, early, tie_low, tie_high]):
+        output = dashboard(dispatcher, order, viewer=ADMIN).output
+        assert output.track_distribution == {"defender": 1}, order
+    for order in itertools.permutations([undated, locked("y-undated", None, "innovation")]):
+        assert dashboard(dispatcher, order, viewer=ADMIN).output.track_distribution == {"grc": 1}

@@ -115,6 +115,9 @@ class _ResultStream:
     def __iter__(self) -> Iterator[ProfilerResult]:
         for number, raw in enumerate(self._results, start=1):
             self.read = number
+            if isinstance(raw, ProfilerResult):  # read and validated already (by jsonl.read_results, say)
+                yield raw
+                continue
             if isinstance(raw, InvalidLine):
                 self._left_out(str(raw))
                 continue

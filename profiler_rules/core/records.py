@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_json
 
 from .archive import RuleSetArchive
 from .errors import ProfilerRulesError
@@ -36,6 +38,9 @@ from .ruleset import RuleSet
 logger = logging.getLogger("profiler_rules")
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_to_json = to_json
+_WRITTEN_AS_IS = re.compile(r"[A-Za-z0-9_.\- ]+")
+"""Keys JSON writes as they are (no quote, backslash or control character to escape)."""
 MAX_ERROR_SHOWN = 300
 """The most characters of a sink's last error kept in the status (its first line)."""
 
@@ -62,7 +67,8 @@ class DecisionRecord(BaseModel):
     """When the record was made, in UTC."""
     viewer_id: str | None
     viewer_roles: tuple[str, ...]
-    """The viewer's roles, sorted; empty without a viewer."""
+    """The roles the dispatch was given for the viewer, sorted; empty without a viewer, or when the
+    host gave the viewer by id alone (the Django app's learner routes, whose engines read no viewer)."""
     session_id: str
     learner_id: str
     """The result's ``user_id``."""
@@ -128,22 +134,64 @@ class _Unrecordable(Exception):  # noqa: N818 - a reason to drop, said in words
     """A report that can not become a record, and why (in words that quote no value)."""
 
 
-def mask(value: Any, protected: Collection[str], path: str, found: set[str]) -> Any:
-    """``value`` (JSON: dicts, lists and scalars) without the keys in ``protected``, at any depth.
+def may_hold(text: bytes, protected: Collection[str]) -> bool:
+    """Whether JSON ``text`` may hold a key of ``protected``, searched for as JSON writes a key
+    (``"anti_cheat":``). Never wrong when it says no: a key that JSON would escape (a quote, a
+    backslash, a control character) is always taken to be there; when it says yes, :func:`mask` looks."""
+    return any(not _WRITTEN_AS_IS.fullmatch(key) or f'"{key}":'.encode() in text for key in protected)
 
-    Each key removed is added to ``found`` as its path from ``path`` (``*`` for a list index).
+
+def mask(value: Any, protected: frozenset[str], path: str, found: set[str]) -> None:
+    """Remove the keys in ``protected`` from ``value`` (JSON: dicts, lists and scalars, the caller's
+    own to change), at any depth, in place.
+
+    Each key removed is added to ``found`` as its path from ``path`` (``*`` for a list index). Only
+    containers are visited, and a dict's protected keys are found by one set intersection: a report
+    answer has dozens of values, and this runs for each record that holds a protected key.
     """
-    if isinstance(value, dict):
-        kept = {}
+    if type(value) is dict:
+        for key in protected.intersection(value):
+            del value[key]
+            found.add(f"{path}.{key}")
         for key, item in value.items():
-            if key in protected:
-                found.add(f"{path}.{key}")
-            else:
-                kept[key] = mask(item, protected, f"{path}.{key}", found)
-        return kept
-    if isinstance(value, list):
-        return [mask(item, protected, f"{path}.*", found) for item in value]
-    return value
+            if type(item) is dict or type(item) is list:
+                mask(item, protected, f"{path}.{key}", found)
+    elif type(value) is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                mask(item, protected, f"{path}.*", found)
+
+
+def _answers(report: DispatchReport) -> tuple[dict[str, Any], bytes]:
+    """Each engine's answer as JSON, without its explanations, and as JSON text: an answer JSON can
+    not hold is found here (and named), not by a sink.
+
+    :raises _Unrecordable: naming the engine whose output JSON can not hold.
+    """
+    try:
+        answers = _dump_answers(report, mode="json", include=_RECORDED)["engines"]
+        return answers, _to_json(answers)
+    except PASSED_THROUGH:
+        raise
+    except BaseException:  # noqa: BLE001 - found below, by engine
+        pass
+    for name, answer in report.engines.items():
+        try:
+            _to_json(answer.model_dump(mode="json", include={"output"}))
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - an output JSON can not hold: never written unmasked
+            raise _Unrecordable(
+                f"engine {name!r}'s output can not be written as JSON ({type(error).__name__})"
+            ) from None
+    raise _Unrecordable("the answers can not be written as JSON")
+
+
+_RECORDED = {"engines": {"__all__": {"status", "output", "warnings", "error"}}}
+"""What a record keeps of a report's answers: no explanation (it may describe protected signals)."""
+_dump_answers = DispatchReport.__pydantic_serializer__.to_python
+_new_record = DecisionRecord.__pydantic_validator__.validate_python
+"""Builds a record from its fields without pydantic's Python wrapper: a record is made per dispatch."""
 
 
 class DecisionRecorder:
@@ -222,40 +270,29 @@ class DecisionRecorder:
         if report.ruleset.digest != ruleset.digest:
             raise _Unrecordable(f"the report is of rule set {report.ruleset.digest}, not {ruleset.digest}")
         who = None if viewer is None else viewer if isinstance(viewer, Viewer) else Viewer.model_validate(viewer)
-        protected = () if self.record_protected else ruleset.access.protected
+        answers, text = _answers(report)
+        protected = frozenset() if self.record_protected else ruleset.access.protected
         masked: set[str] = set()
-        answers = {}
-        for name, answer in report.engines.items():
-            try:
-                output = answer.model_dump(mode="json", include={"output"})["output"]
-            except PASSED_THROUGH:
-                raise
-            except BaseException as error:  # noqa: BLE001 - an output JSON can not hold: never written unmasked
-                raise _Unrecordable(
-                    f"engine {name!r}'s output can not be written as JSON ({type(error).__name__})"
-                ) from None
-            answers[name] = RecordedAnswer(
-                status=answer.status,
-                output=mask(output, protected, f"{name}.output", masked),
-                warnings=answer.warnings,
-                error=answer.error,
-            )
-        record = DecisionRecord(
-            call_id=uuid.uuid4().hex,
-            recorded_at=datetime.now(UTC),
-            viewer_id=None if who is None else who.user_id,
-            viewer_roles=() if who is None else tuple(sorted(who.roles)),
-            session_id=report.session_id,
-            learner_id=report.user_id,
-            engines=None if engines is None else tuple(engines),
-            answers=answers,
-            ruleset_digest=ruleset.digest,
-            ruleset_version=ruleset.version,
-            plugin_versions=dict(plugin_versions),
-            masked=tuple(sorted(masked)),
-            origin=origin,
+        if protected and may_hold(text, protected):
+            for name, answer in answers.items():
+                mask(answer, protected, name, masked)  # the answers were just made: ours to change
+        record = _new_record(
+            {
+                "call_id": uuid.uuid4().hex,
+                "recorded_at": datetime.now(UTC),
+                "viewer_id": None if who is None else who.user_id,
+                "viewer_roles": () if who is None else tuple(sorted(who.roles)),
+                "session_id": report.session_id,
+                "learner_id": report.user_id,
+                "engines": None if engines is None else tuple(engines),
+                "answers": answers,
+                "ruleset_digest": ruleset.digest,
+                "ruleset_version": ruleset.version,
+                "plugin_versions": dict(plugin_versions),
+                "masked": tuple(sorted(masked)),
+                "origin": origin,
+            }
         )
-        record.model_dump_json()  # what every sink writes: one that JSON can not hold is dropped here
         return record
 
     def _drop(self, error: BaseException) -> None:

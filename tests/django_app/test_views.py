@@ -584,15 +584,15 @@ def test_a_bad_enterprise_parameter_is_named(
 # -- queries per request ----------------------------------------------------------------------------
 
 # Each route's queries, with the session and user of the login (2) counted: never one per row. A
-# route that dispatches records it (the default): the asking learner's roles 1, and in the test's
-# transaction a savepoint 2 + the rule set looked for 1 (+ kept 2, on the first request under it) + the
-# record 1. (Outside a transaction, once the rule set is kept: the roles and the record only.)
+# route that dispatches records it (the default): in the test's transaction a savepoint 2 + the rule
+# set looked for 1 (+ kept 2, on the first request under it) + the record 1. (Outside a transaction,
+# once the rule set is kept: the record only.)
 FIRST_RECORDED = 6
 QUERIES = [
-    (missions_url, "learner", 7 + 1 + FIRST_RECORDED),  # learner 4 + missions 1
-    (recipes_url, "learner", 7 + 1 + FIRST_RECORDED),  # learner 4 + recipes 1
-    (statement_url, "learner", 7 + 1 + FIRST_RECORDED),  # entry 1 + learner 4
-    (talent_url, "learner", 7 + 1 + FIRST_RECORDED),  # learner 4 + jobs 1
+    (missions_url, "learner", 7 + FIRST_RECORDED),  # learner 4 + missions 1
+    (recipes_url, "learner", 7 + FIRST_RECORDED),  # learner 4 + recipes 1
+    (statement_url, "learner", 7 + FIRST_RECORDED),  # entry 1 + learner 4
+    (talent_url, "learner", 7 + FIRST_RECORDED),  # learner 4 + jobs 1
     (mentee_url, "mentor", 9 + FIRST_RECORDED),  # roles 1 + mentees 1 + mentee 1 + learner 4
     (cohort_url, "director_a", 11),  # roles 1 + cohorts 1 + cohort 1 + roster 1 + a chunk of learners 5
     (enterprise_url, "sponsor_admin_a", 10),  # roles 1 + sponsor 1 + roster 1 + a chunk of learners 5

@@ -134,11 +134,12 @@ def _viewer(request: HttpRequest, dispatcher: Dispatcher, *views: str) -> dict[s
 
 
 def _asking(request: HttpRequest, dispatcher: Dispatcher) -> dict[str, Any] | None:
-    """The user who asks, as the viewer a learner route dispatches with: the engines it runs read no
-    viewer, and the decision record names who asked. No viewer (and no query) when nothing is recorded."""
+    """The user who asks, by id, as the viewer a learner route dispatches with, so that its decision
+    record names who asked; ``None`` when nothing is recorded. By id alone: the engines of these routes
+    read no viewer and decide nothing by access, and reading the roles would cost a query a request."""
     if dispatcher.recorder is None:
         return None
-    return viewer_source().viewer(request.user, relations=())
+    return {"user_id": viewer_source().user_key(request.user)}
 
 
 def _origin(request: HttpRequest) -> str:

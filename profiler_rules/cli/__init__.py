@@ -30,6 +30,7 @@ from .options import (
     strict_option,
     viewer_option,
 )
+from .records import record_options, run_show_ruleset
 from .results import run_diff, run_dispatch, run_explain
 from .rulefiles import run_check, run_init, run_plugins, run_schema, run_test
 
@@ -178,6 +179,7 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         action="store_false",
         help="leave out the explanations of ok answers (faster); skipped and denied answers keep their reason",
     )
+    record_options(dispatch)
 
     explain = _command(commands, "explain", run_explain, "say, in words, which rules decided for one result")
     rules_option(explain)
@@ -198,6 +200,13 @@ def _result_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     diff.add_argument("--top", type=int, default=10, metavar="N", help="list the N commonest changes per engine")
     example_option(diff, "the bundled example cohort")
     strict_option(diff)
+
+    show = _command(commands, "show-ruleset", run_show_ruleset, "print a kept rule set's exact files by its digest")
+    show.add_argument("digest", metavar="DIGEST", help="sha256:<hex>, its hex, or at least its first 8 hex digits")
+    show.add_argument(
+        "--archive", metavar="DIR", required=True, help="the rule-set archive (dispatch --record keeps FILE.rulesets/)"
+    )
+    show.add_argument("--file", metavar="STEM", help="print only this file's bytes (e.g. missions)")
 
 
 def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..core.dispatcher import Catalogs, Dispatcher
     from ..core.errors import InvalidInputError, RulesDirectoryError
     from ..core.models import Viewer
+    from ..core.records import DecisionRecorder
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 MAX_OPTION_FILE_BYTES = 64 << 20
@@ -138,14 +139,14 @@ def uninterrupted() -> _Interruptions:
     return _interruptions
 
 
-def build_dispatcher(rules: str | None, strict: bool = False) -> Dispatcher:
-    """Build a dispatcher, turning rule problems into linter lines on stderr and exit code 2, and,
-    with ``strict``, a plugin that failed to load into exit code 1."""
+def build_dispatcher(rules: str | None, strict: bool = False, recorder: DecisionRecorder | None = None) -> Dispatcher:
+    """Build a dispatcher (recording with ``recorder``, if given), turning rule problems into linter
+    lines on stderr and exit code 2, and, with ``strict``, a plugin that failed to load into exit code 1."""
     from ..core.dispatcher import Dispatcher
     from ..core.errors import RulesDirectoryError, RulesError
 
     try:
-        dispatcher = Dispatcher.from_rules(rules)
+        dispatcher = Dispatcher.from_rules(rules, recorder=recorder)
     except RulesDirectoryError as error:
         raise CommandError(unusable_directory(error)) from None
     except RulesError as error:

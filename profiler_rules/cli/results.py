@@ -34,6 +34,7 @@ from .common import (
     uninterrupted,
     visible,
 )
+from .records import check_recorded, recorder_of
 
 if TYPE_CHECKING:
     from ..batch import Block, Progress
@@ -50,16 +51,20 @@ def run_dispatch(args: argparse.Namespace) -> int:
         _refuse_an_input_as_output(inputs, args.output)
     if lines and args.engine:
         raise CommandError("--engine dispatches one result; JSON Lines are dispatched to every engine")
-    dispatcher = build_dispatcher(args.rules, args.strict)
+    recorder = recorder_of(args)
+    dispatcher = build_dispatcher(args.rules, args.strict, recorder)
     engines = _engine_selection(dispatcher, args.engine)
     catalogs = load_catalogs(dispatcher, args.catalogs or example.get("catalogs"))
     viewer = load_viewer(args.viewer, example.get("viewer"))
     if lines:
         with open_input(source) as stream:
-            return _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
+            code = _dispatch_lines(dispatcher, source, stream, catalogs, viewer, args)
+        check_recorded(recorder)
+        return code
     report = _dispatch_document(dispatcher, source, catalogs, viewer, engines, explain=args.explain)
     report, text = dispatcher.to_json(report, indent=2)
     print(text)
+    check_recorded(recorder)
     failed = [name for name, answer in report.engines.items() if answer.status == "error"]
     if args.strict and failed:
         raise CommandError(f"--strict: engine(s) failed: {', '.join(failed)}", EXIT_PROBLEMS)

@@ -45,6 +45,7 @@ from .plugins import (
     PluginRegistry,
     discover_plugins,
 )
+from .records import DecisionRecorder
 from .reload import DispatcherStatus, Reloader, ReloadResult
 from .ruleset import LoadableEngine, RuleSet, load_ruleset, rules_directory
 from .ruletests import (
@@ -92,8 +93,11 @@ class Dispatcher:
         ruleset: RuleSet,
         directory: Path | None,
         origin: tuple[tuple[object, ...], bool, Mapping[str, str]] = ((), True, {}),
+        recorder: DecisionRecorder | None = None,
     ) -> None:
         self._registry = registry
+        self._recorder = recorder
+        self._plugin_versions = {info.name: info.version for info in registry.plugins if info.status == "loaded"}
         self._origin = origin  # the extra plugins, entry_points and plugin variables it was built with
         self._engines: tuple[LoadableEngine, ...] = registry.engines
         self._ruleset = ruleset
@@ -121,6 +125,7 @@ class Dispatcher:
         plugins: Iterable[object] = (),
         entry_points: bool = True,
         strict: bool = False,
+        recorder: DecisionRecorder | None = None,
     ) -> Dispatcher:
         """Load the plugins and the rules, and return a ready dispatcher.
 
@@ -132,9 +137,11 @@ class Dispatcher:
             entry-point group.
         :param strict: Raise :class:`PluginLoadError` when a plugin fails to import or register,
             rather than leaving it out with a warning (for CI).
+        :param recorder: Records each dispatch (see :meth:`dispatch`'s ``record``); ``None`` records
+            nothing, at no cost.
         :raises RulesError: listing every problem of every rule file.
         """
-        dispatcher = cls._build(path, tuple(plugins), entry_points, _plugin_variables(os.environ))
+        dispatcher = cls._build(path, tuple(plugins), entry_points, _plugin_variables(os.environ), recorder)
         if strict and dispatcher.plugin_problems:
             raise PluginLoadError(dispatcher.plugin_problems)
         return dispatcher
@@ -146,13 +153,14 @@ class Dispatcher:
         plugins: tuple[object, ...],
         entry_points: bool,
         environ: Mapping[str, str],
+        recorder: DecisionRecorder | None = None,
     ) -> Dispatcher:
         registry = discover_plugins(plugins, entry_points=entry_points, environ=environ)
         for problem in registry.problems:
             logger.warning("%s", problem)
         directory = rules_directory(path)
         ruleset = load_ruleset(registry.engines, directory, ignored_stems=registry.ignored_stems)
-        return cls(registry, ruleset, directory, (plugins, entry_points, environ))
+        return cls(registry, ruleset, directory, (plugins, entry_points, environ), recorder)
 
     def spec(self) -> DispatcherSpec:
         """This dispatcher as a picklable spec, for :meth:`from_spec` in a worker process.
@@ -169,14 +177,15 @@ class Dispatcher:
         return DispatcherSpec(rules, tuple(names), entry_points, tuple(sorted(environ.items())), self._ruleset.digest)
 
     @classmethod
-    def from_spec(cls, spec: DispatcherSpec) -> Dispatcher:
-        """Build the dispatcher a spec describes.
+    def from_spec(cls, spec: DispatcherSpec, *, recorder: DecisionRecorder | None = None) -> Dispatcher:
+        """Build the dispatcher a spec describes (a recorder is no part of a spec: a worker process
+        gives its own).
 
         :raises ProfilerRulesError: when the rules found are not the ones the spec was made with.
         :raises RulesError: listing every problem of every rule file.
         """
         plugins = tuple(importlib.import_module(name) for name in spec.plugins)
-        dispatcher = cls._build(spec.rules, plugins, spec.entry_points, dict(spec.environ))
+        dispatcher = cls._build(spec.rules, plugins, spec.entry_points, dict(spec.environ), recorder)
         if dispatcher.ruleset.digest != spec.digest:
             raise ProfilerRulesError(
                 f"the rules at {spec.rules or 'the packaged rules'} changed since the spec was made "
@@ -185,18 +194,24 @@ class Dispatcher:
         return dispatcher
 
     def with_rules(self, path: str | PathLike[str] | None) -> Dispatcher:
-        """Another dispatcher with the same plugins and the rules of ``path``, to compare rule sets.
+        """Another dispatcher with the same plugins, the same recorder and the rules of ``path``, to
+        compare rule sets.
 
         :raises RulesError: listing every problem of every rule file.
         """
         directory = rules_directory(path)
         ruleset = load_ruleset(self._engines, directory, ignored_stems=self._registry.ignored_stems)
-        return Dispatcher(self._registry, ruleset, directory, self._origin)
+        return Dispatcher(self._registry, ruleset, directory, self._origin, self._recorder)
 
     @property
     def ruleset(self) -> RuleSet:
         """The rule set serving dispatches now."""
         return self._ruleset
+
+    @property
+    def recorder(self) -> DecisionRecorder | None:
+        """The recorder of this dispatcher's dispatches, if it was given one."""
+        return self._recorder
 
     @property
     def engines(self) -> tuple[str, ...]:
@@ -304,6 +319,8 @@ class Dispatcher:
         catalogs: Mapping[str, Any] | Catalogs | None = None,
         engines: Collection[str] | None = None,
         explain: bool = True,
+        record: bool = True,
+        origin: str | None = None,
     ) -> DispatchReport:
         """Run every engine, or the engines named, on one profiler result.
 
@@ -322,11 +339,28 @@ class Dispatcher:
             them, which makes a dispatch markedly cheaper: every ok answer's ``explain`` is empty, and
             its decisions are the same. A skipped or denied answer keeps its one reason (it is the
             answer), and warnings stay.
+        :param record: With a recorder (see :meth:`from_rules`), record this dispatch once its report
+            is built, under the rule set that served it; ``False`` leaves this one call out (for a
+            host that records it itself). Recording never fails the dispatch, and without a
+            recorder costs nothing.
+        :param origin: A few words the record keeps of where the call came from
+            (``"completion"``, ``"view missions"``).
         :raises InvalidInputError: naming each invalid field of the result, viewer or catalogs, or an
             engine name that no loaded engine has.
         """
         selected = self._engines if engines is None else self._selection(engines)
-        return self._dispatch_under(self._ruleset, result, viewer, catalogs, selected, explain=explain)
+        ruleset = self._ruleset
+        report = self._dispatch_under(ruleset, result, viewer, catalogs, selected, explain=explain)
+        if record and self._recorder is not None:
+            self._recorder.record(
+                report,
+                ruleset=ruleset,
+                viewer=viewer,
+                engines=engines,
+                origin=origin,
+                plugin_versions=self._plugin_versions,
+            )
+        return report
 
     def _selection(self, names: Collection[str]) -> tuple[LoadableEngine, ...]:
         """The loaded engines of ``names``, in the dispatcher's order; worked out once per selection."""
@@ -442,9 +476,12 @@ class Dispatcher:
         return answer
 
     def status(self) -> DispatcherStatus:
-        """The rule set serving now (digest, version, when it was loaded), the last reload's error, and
-        what the watcher is doing, if one was started."""
-        return self._reloader.status()
+        """The rule set serving now (digest, version, when it was loaded), the last reload's error,
+        what the watcher is doing, if one was started, and what the recorder has done, if it has one."""
+        status = self._reloader.status()
+        if self._recorder is None:
+            return status
+        return status.model_copy(update={"recorder": self._recorder.status()})
 
     def test_rules(self, *, select: str | None = None, ruleset: RuleSet | None = None) -> SuiteResult:
         """Run the rule tests beside the rules (``tests/*.yaml`` of the rules directory).

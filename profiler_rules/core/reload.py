@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import Problem, ProfilerRulesError, RulesError
 from .faults import PASSED_THROUGH, describe, log_failure
+from .records import RecorderStatus
 from .ruleset import RuleSet
 from .ruletests import TESTS_DIRECTORY, SuiteResult, find_test_files
 from .running import IN_DISPATCH
@@ -46,6 +47,9 @@ class DispatcherStatus(BaseModel):
     last_error: tuple[str, ...] = ()
     watcher: WatcherStatus | None = None
     """What the watcher started by :meth:`Dispatcher.watch` is doing; ``None`` when none was started."""
+    recorder: RecorderStatus | None = None
+    """What the dispatcher's recorder has done (records, drops, each sink's failures); ``None``
+    without a recorder."""
 
     @classmethod
     def serving(cls, ruleset: RuleSet, since: datetime) -> DispatcherStatus:

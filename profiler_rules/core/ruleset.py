@@ -159,6 +159,10 @@ class RuleSet:
     warnings: tuple[Problem, ...] = ()
     defaults: tuple[str, ...] = ()
     """The engines, sorted, that serve their packaged default rules: the rules directory has no file of theirs."""
+    files: tuple[tuple[str, bytes], ...] = field(default=(), repr=False, compare=False)
+    """Each rule file's stem and exact bytes, in the order the digest covers them (packaged defaults
+    standing in included): what :func:`digest_of` hashes to :attr:`digest`, and what a rule-set archive
+    keeps so that the rules behind a recorded decision can be shown long after they changed."""
     stamp: RulesetStamp = field(init=False, repr=False, compare=False)
     """What every report says of the rules that decided it (made once: every dispatch stamps it)."""
 
@@ -249,7 +253,7 @@ def load_ruleset(
     notices: list[Problem] = []
     defaults: list[str] = []
     loaded: dict[str, Rules[Any]] = {}
-    digest = hashlib.sha256()
+    read: list[tuple[str, bytes]] = []
     for source in _locate(kinds, directory, set(ignored_stems), problems):
         rules, raw = _load_file(source, problems)
         if rules is not None:
@@ -257,7 +261,7 @@ def load_ruleset(
         if source.stand_in is not None:
             notices.append(source.stand_in)
             defaults.append(source.kind.stem)
-        digest.update(source.kind.stem.encode() + b"\0" + hashlib.sha256(raw).digest())
+        read.append((source.kind.stem, raw))
     if problems:
         raise RulesError(sorted(problems, key=_problem_order))
     manifest = loaded[MANIFEST_NAME].settings if MANIFEST_NAME in loaded else _Manifest()
@@ -268,12 +272,24 @@ def load_ruleset(
     return RuleSet(
         rules_by_engine=rules,
         access=access,
-        digest=f"sha256:{digest.hexdigest()}",
+        digest=digest_of(read),
         version=manifest.version,
         directory=None if directory is None else str(directory),
         warnings=(*notices, *_unused_views(loaded[ACCESS_NAME], engines)),
         defaults=tuple(sorted(defaults)),
+        files=tuple(read),
     )
+
+
+def digest_of(files: Iterable[tuple[str, bytes]]) -> str:
+    """The digest of a rule set's files, given as (stem, bytes) in their order (as
+    :attr:`RuleSet.files` holds them): ``sha256:`` and the sha256 over each file's stem, a NUL byte and
+    the sha256 of its bytes. :func:`load_ruleset` computes every rule set's digest with it, so a kept
+    rule set is checked against its digest by computing it again."""
+    digest = hashlib.sha256()
+    for stem, raw in files:
+        digest.update(stem.encode() + b"\0" + hashlib.sha256(raw).digest())
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:

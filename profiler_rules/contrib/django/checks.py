@@ -11,11 +11,11 @@ message at its ``file:line:col``; each bad setting one message naming the key, w
 ``profiler_rules.E004``   ``USER_ID`` is not ``"pk"`` or ``"uuid_id"``, or the user model lacks that field
 ``profiler_rules.E005``   a ``MODELS`` entry names no installed model
 ``profiler_rules.E006``   a ``FIELDS`` entry names no field of its model (``__`` paths followed)
-``profiler_rules.E007``   a dotted path (``RESULT_SOURCE``, ``VIEWER_SOURCE``, ``RELATIONS``) does not import
+``profiler_rules.E007``   a dotted path (``RESULT_SOURCE``, ``VIEWER_SOURCE``, ``RELATIONS``, a ``RECORDS`` sink) does not import
 ``profiler_rules.E008``   ``WATCH`` is on but watchfiles is not installed
 ``profiler_rules.E009``   a setting has the wrong type (``CHUNK_SIZE`` not a positive integer, ...)
 ``profiler_rules.W001``   an unknown key in ``PROFILER_RULES`` (a typo such as ``RULE_DIR``)
-``profiler_rules.W002``   an unknown key in ``MODELS``, ``FIELDS`` or ``RELATIONS``
+``profiler_rules.W002``   an unknown key in ``MODELS``, ``FIELDS``, ``RELATIONS`` or ``RECORDS``
 ``profiler_rules.W003``   a rule file has a warning (an engine serving its packaged default, ...)
 ``profiler_rules.W004``   a plugin failed to load: its engine is left out
 ``profiler_rules.W005``   ``WATCH`` is on for the packaged rules, which are never watched
@@ -39,7 +39,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_FIELDS, DEFAULT_MODELS, DEFAULTS, SETTING
+from .conf import DEFAULT_FIELDS, DEFAULT_MODELS, DEFAULT_RECORDS, DEFAULTS, SETTING
 from .viewers import RELATIONS
 
 TAG = "profiler_rules"
@@ -85,7 +85,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> 
             )
         ]
     messages = _unknown(given, DEFAULTS, SETTING, 1)
-    for check in (_rules_dir, _user_id, _models, _fields, _dotted_paths, _watch, _types):
+    for check in (_rules_dir, _user_id, _models, _fields, _dotted_paths, _watch, _types, _records):
         messages.extend(check(given))
     return messages
 
@@ -234,6 +234,28 @@ def _dotted_path(where: str, path: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _records(given: Mapping[str, Any]) -> list[CheckMessage]:
+    """``RECORDS``: a dict of known keys, its flags True or False, each sink a dotted path that imports
+    (or ``{"CLASS": dotted path, "OPTIONS": {...}}``)."""
+    records = given.get("RECORDS", {})
+    if not isinstance(records, Mapping):
+        return [_wrong_type("RECORDS", "a dict (ENABLED, SINKS, RECORD_PROTECTED)", records)]
+    where = f"{SETTING}['RECORDS']"
+    messages = _unknown(records, DEFAULT_RECORDS, where, 2)
+    for flag in ("ENABLED", "RECORD_PROTECTED"):
+        if flag in records and not isinstance(records[flag], bool):
+            messages.append(_wrong_type("RECORDS", f"a dict whose {flag} is True or False", records))
+    sinks = records.get("SINKS", ())
+    if not isinstance(sinks, list | tuple):
+        return [*messages, _wrong_type("RECORDS", "a dict whose SINKS is a list of dotted paths", records)]
+    for index, sink in enumerate(sinks):
+        path = sink.get("CLASS") if isinstance(sink, Mapping) else sink
+        messages.extend(_dotted_path(f"{where}['SINKS'][{index}]", path))
+        if isinstance(sink, Mapping) and not isinstance(sink.get("OPTIONS", {}), Mapping):
+            messages.append(_wrong_type("RECORDS", "a dict whose each sink's OPTIONS is a dict", records))
+    return messages
 
 
 def _watch(given: Mapping[str, Any]) -> list[CheckMessage]:

@@ -42,6 +42,8 @@ _LOADED_STATUS = "_profiler_rules_loaded_status"
 """Where an instance keeps the status it was loaded (or last saved) with."""
 _UNKNOWN = object()
 """The loaded status of an instance whose status was deferred (``only()``, ``defer()``)."""
+COMPLETION_ORIGIN = "completion"
+"""The ``origin`` of the decision record of a completion's dispatch (recorded with no viewer)."""
 
 
 def complete(session_pk: Any, *, using: str | None = None) -> None:
@@ -75,7 +77,7 @@ def _decide_session(session_pk: Any) -> None:
     if status not in config["COMPLETE_STATUSES"]:
         logger.warning("profiler_rules: session %s is not complete (%r); nothing was decided", session_pk, status)
         return
-    result = decide(get_dispatcher(), learner)
+    result = decide(get_dispatcher(), learner, origin=COMPLETION_ORIGIN)
     entry = result.portfolio_entry()
     with transaction.atomic():
         write_decisions(result.rows(timezone.now()))

@@ -109,6 +109,16 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
+#: ``RECORDS``: whether the app records each dispatch it serves, where to (each sink a dotted path to a
+#: class called without arguments, or ``{"CLASS": dotted path, "OPTIONS": {keyword arguments}}``, as
+#: ``{"CLASS": "profiler_rules.core.records.JsonLinesSink", "OPTIONS": {"path": ..., "archive": ...}}``),
+#: and whether the records keep the protected values (anti-cheat) the report held for its viewer.
+DEFAULT_RECORDS: dict[str, Any] = {
+    "ENABLED": True,
+    "SINKS": ["profiler_rules.contrib.django.records.DatabaseRecordSink"],
+    "RECORD_PROTECTED": False,
+}
+
 DEFAULTS: dict[str, Any] = {
     # None: the rules packaged with profiler-rules.
     "RULES_DIR": None,
@@ -136,6 +146,8 @@ DEFAULTS: dict[str, Any] = {
     # The values a new portfolio entry gets beside those the portfolio rules give: the platform's JSON
     # text columns, which its own code fills with "[]" (the app never changes them afterwards).
     "PORTFOLIO_CREATE_DEFAULTS": {"skill_tags": "[]", "evidence_files": "[]"},
+    # Decision records of the dispatches the app serves (views and completion); see .records.
+    "RECORDS": DEFAULT_RECORDS,
 }
 
 
@@ -178,6 +190,7 @@ def _merged(given: Mapping[str, Any]) -> AppSettings:
         fields.setdefault(model, {}).update(names)
     values["FIELDS"] = fields
     values["ROLES"] = {**DEFAULTS["ROLES"], **given.get("ROLES", {})}
+    values["RECORDS"] = {**DEFAULT_RECORDS, **given.get("RECORDS", {})}
     return AppSettings(values, tuple(sorted(set(given) - set(DEFAULTS))))
 
 

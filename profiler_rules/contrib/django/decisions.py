@@ -66,19 +66,25 @@ class Decided:
 
 
 def decide(
-    dispatcher: Dispatcher, learner: Learner, engines: Collection[str] | None = None, *, explain: bool = True
+    dispatcher: Dispatcher,
+    learner: Learner,
+    engines: Collection[str] | None = None,
+    *,
+    explain: bool = True,
+    origin: str | None = None,
 ) -> Decided:
     """Run ``learner``'s result through the engines (all, or ``engines``), with no viewer.
 
     A decision keeps no explanation; ``explain`` says whether the report itself (which a completion
-    hands to the ``decided`` signal's receivers) explains its answers.
+    hands to the ``decided`` signal's receivers) explains its answers. A dispatcher with a recorder
+    records the dispatch, with ``origin``.
 
     An answer that can not be written as JSON is that engine's error (see :meth:`Dispatcher.to_json`).
 
     :raises InvalidInputError: when the stored result is not a valid profiler result, naming its fields
         (never quoting a protected value).
     """
-    report = dispatcher.dispatch(learner.result, engines=engines, explain=explain)
+    report = dispatcher.dispatch(learner.result, engines=engines, explain=explain, origin=origin)
     try:
         answers = report.model_dump(mode="json", include=_KEPT_FIELDS)["engines"]
     except Exception:  # noqa: BLE001 - an engine's output JSON can not hold

@@ -51,3 +51,64 @@ class ReevaluationRun(models.Model):
     def __str__(self) -> str:
         state = "finished" if self.finished_at else f"after user {self.last_user_pk}"
         return f"re-evaluation under {self.ruleset_digest[:19]}…: {self.learners_done} learner(s), {state}"
+
+
+class _NeverChanged(models.QuerySet):
+    """Records are appended, never changed: ``update()`` is refused (deleting old ones, for retention,
+    is the host's to decide)."""
+
+    def update(self, **kwargs: object) -> int:
+        raise TypeError("decision records are never changed: a record is appended, and stays as written")
+
+
+class DecisionRecord(models.Model):
+    """One dispatch the app served, as an auditor reads it later: who asked, about which result, under
+    which rules (by digest: see :class:`KeptRuleSet`), and what each engine answered, its outputs masked
+    as ``PROFILER_RULES["RECORDS"]`` says (see :mod:`profiler_rules.core.records`). Append-only."""
+
+    call_id = models.CharField(max_length=32, unique=True)
+    recorded_at = models.DateTimeField(db_index=True)
+    viewer_id = models.CharField(max_length=256, null=True, blank=True)
+    viewer_roles = models.JSONField(default=list, blank=True)
+    session_id = models.CharField(max_length=256, db_index=True)
+    learner_id = models.CharField(max_length=256, db_index=True)
+    engines = models.JSONField(null=True, blank=True)  # the engines asked; null: every engine
+    answers = models.JSONField()  # {engine: {status, output, warnings, error}}
+    ruleset_digest = models.CharField(max_length=80, db_index=True)
+    ruleset_version = models.CharField(max_length=200, null=True, blank=True)
+    plugin_versions = models.JSONField(default=dict, blank=True)
+    masked = models.JSONField(default=list, blank=True)
+    origin = models.CharField(max_length=200, null=True, blank=True)
+
+    objects = _NeverChanged.as_manager()
+
+    def __str__(self) -> str:
+        return f"decision {self.call_id} on session {self.session_id} under {self.ruleset_digest[:19]}…"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise TypeError("decision records are never changed: a record is appended, and stays as written")
+        super().save(*args, **kwargs)
+
+
+class KeptRuleSet(models.Model):
+    """A rule set that served a recorded decision, kept by its digest: its files' stems, in digest
+    order, with each file's sha256 (the bytes are :class:`KeptRuleFile` rows, each stored once)."""
+
+    digest = models.CharField(max_length=80, unique=True)
+    version = models.CharField(max_length=200, null=True, blank=True)
+    files = models.JSONField()  # [{"stem": ..., "sha256": ...}], in digest order
+    first_kept_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rule set {self.digest[:19]}… (version {self.version or 'none'})"
+
+
+class KeptRuleFile(models.Model):
+    """One rule file's exact bytes, by their sha256: rule sets sharing a file share its row."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"rule file sha256:{self.sha256[:12]}…"

@@ -24,7 +24,8 @@ _watcher: RulesWatcher | None = None
 
 
 def get_dispatcher() -> Dispatcher:
-    """The process's dispatcher, on the rules ``PROFILER_RULES["RULES_DIR"]`` names.
+    """The process's dispatcher, on the rules ``PROFILER_RULES["RULES_DIR"]`` names, recording the
+    dispatches it serves as ``PROFILER_RULES["RECORDS"]`` says (its ``status()`` counts them).
 
     :raises RulesError: listing every problem of the rule files (``manage.py check`` shows them first).
     """
@@ -40,8 +41,10 @@ def get_dispatcher() -> Dispatcher:
 
 def _build() -> Dispatcher:
     global _watcher
+    from .records import recorder_from_settings  # reads the app's models: not at import
+
     config = app_settings()
-    dispatcher = Dispatcher.from_rules(config["RULES_DIR"])
+    dispatcher = Dispatcher.from_rules(config["RULES_DIR"], recorder=recorder_from_settings(config))
     if config["WATCH"] and config["RULES_DIR"] is not None:
         _watcher = dispatcher.watch()
     return dispatcher

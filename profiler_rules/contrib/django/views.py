@@ -133,6 +133,21 @@ def _viewer(request: HttpRequest, dispatcher: Dispatcher, *views: str) -> dict[s
     return viewer_source().viewer(request.user, relations=sorted(relations))
 
 
+def _asking(request: HttpRequest, dispatcher: Dispatcher) -> dict[str, Any] | None:
+    """The user who asks, by id, as the viewer a learner route dispatches with, so that its decision
+    record names who asked; ``None`` when nothing is recorded. By id alone: the engines of these routes
+    read no viewer and decide nothing by access, and reading the roles would cost a query a request."""
+    if dispatcher.recorder is None:
+        return None
+    return {"user_id": viewer_source().user_key(request.user)}
+
+
+def _origin(request: HttpRequest) -> str:
+    """What a decision record says of a view's dispatch: ``view`` and the route's name."""
+    match = request.resolver_match
+    return f"view {match.view_name if match is not None else request.path}"
+
+
 def _number(value: Any) -> float | None:
     """A stored decimal as the JSON number the original's serializers gave."""
     return None if value is None else float(value)
@@ -159,9 +174,11 @@ def student_missions(request: HttpRequest) -> Mapping[str, Any]:
     missions = catalogs.load("missions", where=None if narrowed is None else {"difficulty": narrowed})
     report = dispatcher.dispatch(
         _result_or_none(learner, request.user, source),
+        viewer=_asking(request, dispatcher),
         catalogs=missions.prepared(dispatcher),
         engines=["missions"],
         explain=False,  # the body shows no explanation
+        origin=_origin(request),
     )
     output = _answer(report, "missions").output
     return {
@@ -198,7 +215,12 @@ def recipe_recommendations(request: HttpRequest) -> Mapping[str, Any]:
         return _no_recipes(_profiler_status(None))
     recipes = catalogs.load("recipes")
     report = dispatcher.dispatch(
-        learner.result, catalogs=recipes.prepared(dispatcher), engines=["recipes"], explain=False
+        learner.result,
+        viewer=_asking(request, dispatcher),
+        catalogs=recipes.prepared(dispatcher),
+        engines=["recipes"],
+        explain=False,
+        origin=_origin(request),
     )
     answer = _answer(report, "recipes")
     if answer.status != "ok":  # skipped: the source gives complete results only, but the rules decide
@@ -269,7 +291,13 @@ def value_statement(request: HttpRequest) -> Mapping[str, Any]:
     learner = result_source().learner(request.user)
     eligible, reasons = None, None
     if learner is not None:
-        report = dispatcher.dispatch(learner.result, engines=["leadership"], explain=False)
+        report = dispatcher.dispatch(
+            learner.result,
+            viewer=_asking(request, dispatcher),
+            engines=["leadership"],
+            explain=False,
+            origin=_origin(request),
+        )
         answer = _answer(report, "leadership")
         if answer.status == "ok":
             eligible, reasons = answer.output.eligible, list(answer.output.eligibility_reasons)
@@ -316,9 +344,11 @@ def talent_matches(request: HttpRequest) -> Mapping[str, Any]:
     jobs = catalogs.load("jobs")
     report = dispatcher.dispatch(
         _result_or_none(learner, request.user, source),
+        viewer=_asking(request, dispatcher),
         catalogs=jobs.prepared(dispatcher),
         engines=["marketplace"],
         explain=False,
+        origin=_origin(request),
     )
     output = _answer(report, "marketplace").output
     if learner is None or not output.profiler_complete:
@@ -367,13 +397,19 @@ def mentee_results(request: HttpRequest, mentee_id: int) -> Mapping[str, Any]:
     if learner is None:
         key = str(mentee_id) if mentee is None else source.user_key(mentee)
         report = dispatcher.dispatch(
-            {"session_id": NO_SESSION, "user_id": key}, viewer=viewer, engines=["mentorship"], explain=False
+            {"session_id": NO_SESSION, "user_id": key},
+            viewer=viewer,
+            engines=["mentorship"],
+            explain=False,
+            origin=_origin(request),
         )
         _answer(report, "mentorship")  # 403 for a denied viewer, before saying what exists
         if mentee is None:
             raise _Answer(404, {"error": "Mentee not found"})
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})
-    report = dispatcher.dispatch(learner.result, viewer=viewer, engines=["mentorship"], explain=False)
+    report = dispatcher.dispatch(
+        learner.result, viewer=viewer, engines=["mentorship"], explain=False, origin=_origin(request)
+    )
     answer = _answer(report, "mentorship")
     if answer.status != "ok":  # skipped: the rules found no complete result to show
         raise _Answer(404, {"error": NO_PROFILER_RESULTS, "mentee_id": mentee_id, "profiling_complete": False})

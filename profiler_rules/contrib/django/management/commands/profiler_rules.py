@@ -2,7 +2,10 @@
 
 * ``check``: the rules ``PROFILER_RULES["RULES_DIR"]`` names, as ``profiler-rules check --rules DIR``
   prints them (the same lines, the same exit codes: 1 when the rules have problems);
-* ``test``: their rule tests, as ``profiler-rules test --rules DIR`` runs them (exit 1 on a failure).
+* ``test``: their rule tests, as ``profiler-rules test --rules DIR`` runs them (exit 1 on a failure);
+* ``show-ruleset DIGEST``: a rule set kept in the database by a decision record, as
+  ``profiler-rules show-ruleset DIGEST --archive DIR`` prints one (exit 2 for a digest not kept, 1 for a
+  kept rule set whose files no longer hash to it).
 
 Each subcommand is one ``add_<name>_arguments`` function and one ``handle_<name>`` method; adding one
 is adding those two. A problem the user can fix ends the command with one line,
@@ -15,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
-from io import StringIO
+from io import BytesIO, StringIO
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -44,6 +47,11 @@ def add_test_arguments(parser: CommandParser) -> None:
     parser.add_argument("--coverage", action="store_true", help="also list the rules no case exercised")
 
 
+def add_show_ruleset_arguments(parser: CommandParser) -> None:
+    parser.add_argument("digest", metavar="DIGEST", help="sha256:<hex>, its hex, or at least its first 8 hex digits")
+    parser.add_argument("--file", metavar="STEM", help="print only this file's bytes (e.g. missions)")
+
+
 def add_reevaluate_arguments(parser: CommandParser) -> None:
     from profiler_rules.contrib.django.reevaluate import add_arguments
 
@@ -55,6 +63,10 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[CommandParser], None]]] = {
     "check": ("validate the configured rules; report every problem at file:line:col", add_check_arguments),
     "test": ("run the configured rules' tests (tests/*.yaml beside them)", add_test_arguments),
     "reevaluate": ("every learner's latest result through the rules; update the decisions", add_reevaluate_arguments),
+    "show-ruleset": (
+        "print the exact files of a rule set a decision record names, by its digest",
+        add_show_ruleset_arguments,
+    ),
 }
 
 
@@ -85,7 +97,7 @@ class Command(BaseCommand):
             sys.exit(error.returncode)
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
-        handler: Callable[..., None] = getattr(self, f"handle_{subcommand}")
+        handler: Callable[..., None] = getattr(self, f"handle_{subcommand.replace('-', '_')}")
         handler(**options)
 
     # -- the subcommands --------------------------------------------------------------------------
@@ -108,6 +120,26 @@ class Command(BaseCommand):
         from profiler_rules.contrib.django.reevaluate import run_command
 
         run_command(options, self.stdout, self.stderr)
+
+    def handle_show_ruleset(self, *, digest: str, file: str | None, **_: Any) -> None:
+        from profiler_rules.cli.common import EXIT_PROBLEMS, EXIT_USAGE
+        from profiler_rules.cli.records import write_kept
+        from profiler_rules.contrib.django.records import kept_ruleset
+        from profiler_rules.core.archive import DamagedArchiveError, RuleSetNotFoundError
+
+        try:
+            kept = kept_ruleset(digest)
+        except RuleSetNotFoundError as error:
+            raise CommandError(str(error), returncode=EXIT_USAGE) from None
+        except DamagedArchiveError as error:
+            raise CommandError(str(error), returncode=EXIT_PROBLEMS) from None
+        out = BytesIO()
+        try:
+            write_kept(kept, out, stem=file)
+        except CliError as error:
+            raise CommandError(str(error), returncode=error.code) from None
+        # Rule files are UTF-8 (the rules are read so), so the text written is their bytes exactly.
+        self.stdout.write(out.getvalue().decode(), ending="")
 
     # -- shared by the subcommands ----------------------------------------------------------------
 

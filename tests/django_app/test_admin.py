@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -10,7 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_host import factories as make
 
-from profiler_rules.contrib.django.models import ProfilerDecision, ReevaluationRun
+from profiler_rules.contrib.django.models import (
+    DecisionRecord,
+    KeptRuleFile,
+    KeptRuleSet,
+    ProfilerDecision,
+    ReevaluationRun,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +75,7 @@ def test_runs_are_found_by_digest(staff_client: Client) -> None:
     assert [run.ruleset_digest for run in response.context["cl"].result_list] == [DIGEST_B]
 
 
-@pytest.mark.parametrize("model", [ProfilerDecision, ReevaluationRun])
+@pytest.mark.parametrize("model", [ProfilerDecision, ReevaluationRun])  # records and rule sets: below
 def test_pages_only_show(staff_client: Client, model: type[Any]) -> None:
     now = timezone.now()
     if model is ProfilerDecision:
@@ -91,3 +98,45 @@ def test_pages_are_for_staff_only(client: Client, decisions: Any) -> None:
     client.force_login(make.user("admin"))  # the access rules' admin role is not Django staff
     response = client.get(changelist(ProfilerDecision))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_record_leads_to_its_rule_set_and_the_rule_set_shows_its_exact_files(staff_client: Client) -> None:
+    from profiler_rules import Dispatcher
+    from profiler_rules.contrib.django.records import keep_ruleset
+
+    ruleset = Dispatcher.from_rules().ruleset
+    keep_ruleset(ruleset)
+    record = DecisionRecord.objects.create(
+        call_id="c" * 32,
+        recorded_at=timezone.now(),
+        session_id="s-9",
+        learner_id="9",
+        answers={"missions": {"status": "ok", "output": {"max_difficulty": 1}, "warnings": [], "error": None}},
+        ruleset_digest=ruleset.digest,
+    )
+    for search in ("9", "s-9", "c" * 32, ruleset.digest[:14]):
+        listed = staff_client.get(changelist(DecisionRecord), {"q": search}).context["cl"].result_list
+        assert [row.pk for row in listed] == [record.pk]
+
+    shown = staff_client.get(reverse("admin:profiler_rules_decisionrecord_change", args=[record.pk]))
+    text = shown.content.decode()
+    assert "max_difficulty" in text and f"?q={ruleset.digest}" in text
+
+    kept = KeptRuleSet.objects.get(digest=ruleset.digest)
+    assert list(staff_client.get(changelist(KeptRuleSet), {"q": ruleset.digest}).context["cl"].result_list) == [kept]
+    page = staff_client.get(reverse("admin:profiler_rules_keptruleset_change", args=[kept.pk])).content.decode()
+    stem, missions_rules = next((stem, raw) for stem, raw in ruleset.files if stem == "missions")
+    assert html.escape(missions_rules.decode()) in page  # every byte of the file, as written
+
+
+def test_a_damaged_rule_set_says_so_and_shows_no_file(staff_client: Client) -> None:
+    from profiler_rules import Dispatcher
+    from profiler_rules.contrib.django.records import keep_ruleset
+
+    ruleset = Dispatcher.from_rules().ruleset
+    keep_ruleset(ruleset)
+    kept = KeptRuleSet.objects.get(digest=ruleset.digest)
+    KeptRuleFile.objects.filter(sha256=kept.files[-1]["sha256"]).update(content=b"tampered: 1\n")
+    page = staff_client.get(reverse("admin:profiler_rules_keptruleset_change", args=[kept.pk])).content.decode()
+    assert "tampered" not in page and "<pre>" not in page
+    assert "the archive is damaged" in page

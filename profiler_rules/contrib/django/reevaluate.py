@@ -26,7 +26,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
 from itertools import islice
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
@@ -126,7 +126,8 @@ class Reevaluation:
         if self.dry_run:
             return None
         digest = self.dispatcher.ruleset.digest
-        latest = ReevaluationRun.objects.filter(finished_at__isnull=True).order_by("-pk").first()
+        # A run on Celery goes on in its workers: it is never resumed here.
+        latest = ReevaluationRun.objects.filter(finished_at__isnull=True, on_celery=False).order_by("-pk").first()
         now = timezone.now()
         resumable = (
             latest is not None
@@ -151,63 +152,133 @@ class Reevaluation:
     # -- one chunk ---------------------------------------------------------------------------------
 
     def _chunk(self, learners: list[Learner]) -> None:
-        decided = [found for found in map(self._decide, learners) if found is not None]
-        rows = self._changed_rows(decided)
-        entries = [EntryToApply(one.learner, entry) for one in decided if (entry := one.portfolio_entry()) is not None]
-        if self.dry_run:
-            self.tally.portfolio.update(self.portfolio.plan(entries).outcomes)
-        else:
-            # A signal waits for the chunk's end: its writes and its progress commit together.
-            with uninterrupted(), transaction.atomic():
-                write_decisions(rows)
-                self.tally.portfolio.update(self.portfolio.apply(entries))
-                self._record(learners[-1].user_pk, len(learners))
-        self.tally.learners += len(learners)
-        self.tally.last_user_pk = learners[-1].user_pk
+        last = learners[-1].user_pk
+        reevaluate_chunk(
+            self.dispatcher,
+            learners,
+            self.tally,
+            engines=self.engines,
+            portfolio=self.portfolio,
+            dry_run=self.dry_run,
+            record=lambda counts: self._record(last, counts),
+        )
+        self.tally.last_user_pk = last
 
-    def _decide(self, learner: Learner) -> Decided | None:
-        impact = self.tally.impact
-        impact.results += 1
-        try:
-            # Only the decisions are compared and written, never the report's explanations.
-            return decide(self.dispatcher, learner, self.engines, explain=False)
-        except InvalidInputError as error:
-            # Counted and named as diff names an invalid line; the message never quotes a protected value.
-            impact.invalid += 1
-            if len(impact.invalid_examples) < LISTED_INVALID:
-                impact.invalid_examples.append(f"session {learner.session.pk} of learner {learner.key}: {error}")
-            return None
-
-    def _changed_rows(self, decided: list[Decided]) -> list[ProfilerDecision]:
-        """The rows to write: each answer with no stored decision, or another one; counted on the way."""
-        names = {name for one in decided for name in one.answers}
-        stored = stored_decisions({one.report.session_id for one in decided}, names)
-        now = timezone.now()
-        rows: list[ProfilerDecision] = []
-        for one in decided:
-            session = one.report.session_id
-            changed = []
-            for name, answer in one.answers.items():
-                before = stored.get((session, name))
-                engine = self.tally.impact.engines.setdefault(name, EngineImpact())
-                if before is None:
-                    self.tally.created += 1
-                elif unchanged(before, answer):
-                    self.tally.unchanged += 1
-                    continue
-                else:
-                    self.tally.updated += 1
-                    compare_answers(engine, before, answer, session)
-                changed.append(name)
-            rows.extend(one.rows(now, changed))
-        return rows
-
-    def _record(self, last_user_pk: Any, learners: int) -> None:
+    def _record(self, last_user_pk: Any, counts: ChunkCounts) -> None:
         assert self._run is not None
         self._run.last_user_pk = str(last_user_pk)
-        self._run.learners_done += learners
+        counts.add_to(self._run)
         self._run.updated_at = timezone.now()
-        self._run.save(update_fields=["last_user_pk", "learners_done", "updated_at"])
+        self._run.save(update_fields=["last_user_pk", "updated_at", *ChunkCounts.RUN_FIELDS])
+
+
+@dataclass(frozen=True)
+class ChunkCounts:
+    """What deciding one chunk did: its learners, its decisions written or not, its portfolio entries."""
+
+    learners: int
+    created: int
+    updated: int
+    unchanged: int
+    invalid: int
+    portfolio: Counter[str]
+
+    RUN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "learners_done",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "portfolio",
+    )
+    """The fields of a :class:`~.models.ReevaluationRun` that :meth:`add_to` adds to."""
+
+    def add_to(self, row: Any) -> None:
+        """Add these counts to a run row (``learners_done``, ...) or a chunk row (``learners``, ...)."""
+        learners = "learners_done" if hasattr(row, "learners_done") else "learners"
+        setattr(row, learners, getattr(row, learners) + self.learners)
+        for name in ("created", "updated", "unchanged", "invalid"):
+            setattr(row, name, getattr(row, name) + getattr(self, name))
+        row.portfolio = dict(Counter(row.portfolio or {}) + self.portfolio)
+
+
+def reevaluate_chunk(
+    dispatcher: Dispatcher,
+    learners: Sequence[Learner],
+    tally: Tally,
+    *,
+    engines: Sequence[str] | None,
+    portfolio: PortfolioWriter,
+    dry_run: bool = False,
+    record: Callable[[ChunkCounts], None] | None = None,
+) -> ChunkCounts:
+    """Decide ``learners`` and, in one transaction, write the decisions that changed, apply their
+    portfolio entries and ``record`` the chunk's counts. The one way a chunk is re-evaluated, in
+    process (:class:`Reevaluation`) and on Celery (:mod:`.tasks`), so the two can not drift.
+
+    Inside a caller's transaction (a Celery chunk holds its row's lock in one) this is part of it.
+    ``tally`` keeps the counts and the examples of changes across chunks; a dry run writes nothing.
+    """
+    before = _counted(tally)
+    decided = [found for one in learners if (found := _decide(dispatcher, one, engines, tally)) is not None]
+    rows = _changed_rows(decided, tally)
+    entries = [EntryToApply(one.learner, entry) for one in decided if (entry := one.portfolio_entry()) is not None]
+    decisions = [now - then for now, then in zip(_counted(tally), before, strict=True)]
+    if dry_run:
+        counts = ChunkCounts(len(learners), *decisions, Counter(portfolio.plan(entries).outcomes))
+    else:
+        # A signal waits for the chunk's end: its writes and its progress commit together.
+        with uninterrupted(), transaction.atomic(savepoint=False):
+            write_decisions(rows)
+            counts = ChunkCounts(len(learners), *decisions, Counter(portfolio.apply(entries)))
+            if record is not None:
+                record(counts)
+    tally.portfolio.update(counts.portfolio)
+    tally.learners += len(learners)
+    return counts
+
+
+def _counted(tally: Tally) -> tuple[int, int, int, int]:
+    return tally.created, tally.updated, tally.unchanged, tally.impact.invalid
+
+
+def _decide(dispatcher: Dispatcher, learner: Learner, engines: Sequence[str] | None, tally: Tally) -> Decided | None:
+    impact = tally.impact
+    impact.results += 1
+    try:
+        # Only the decisions are compared and written, never the report's explanations.
+        return decide(dispatcher, learner, engines, explain=False)
+    except InvalidInputError as error:
+        # Counted and named as diff names an invalid line; the message never quotes a protected value.
+        impact.invalid += 1
+        if len(impact.invalid_examples) < LISTED_INVALID:
+            impact.invalid_examples.append(f"session {learner.session.pk} of learner {learner.key}: {error}")
+        return None
+
+
+def _changed_rows(decided: list[Decided], tally: Tally) -> list[ProfilerDecision]:
+    """The rows to write: each answer with no stored decision, or another one; counted on the way."""
+    names = {name for one in decided for name in one.answers}
+    stored = stored_decisions({one.report.session_id for one in decided}, names)
+    now = timezone.now()
+    rows: list[ProfilerDecision] = []
+    for one in decided:
+        session = one.report.session_id
+        changed = []
+        for name, answer in one.answers.items():
+            before = stored.get((session, name))
+            engine = tally.impact.engines.setdefault(name, EngineImpact())
+            if before is None:
+                tally.created += 1
+            elif unchanged(before, answer):
+                tally.unchanged += 1
+                continue
+            else:
+                tally.updated += 1
+                compare_answers(engine, before, answer, session)
+            changed.append(name)
+        rows.extend(one.rows(now, changed))
+    return rows
 
 
 def _chunks(learners: Iterator[Learner], size: int) -> Iterator[list[Learner]]:
@@ -359,4 +430,4 @@ def _interrupted(run: Reevaluation) -> str:
 PORTFOLIO_OUTCOMES = ("created", "replaced", "unchanged", "kept", "older")
 """The outcomes of :class:`~.portfolio.PortfolioWriter`, in the order the report lists them."""
 
-__all__ = ["Reevaluation", "Tally", "add_arguments", "run_command"]
+__all__ = ["ChunkCounts", "Reevaluation", "Tally", "add_arguments", "reevaluate_chunk", "run_command"]

@@ -1,7 +1,8 @@
 """The example host's settings: a Django project shaped like the platform, with profiler-rules installed.
 
 SQLite by default; PostgreSQL when ``EXAMPLE_HOST_DATABASE=postgresql``, connecting with libpq's usual
-variables (``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE``).
+variables (``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE``). Celery's broker is
+``CELERY_BROKER_URL`` (Redis; ``.ci/redis start`` prints it), for ``celery -A django_host worker``.
 """
 
 import os
@@ -75,3 +76,13 @@ PROFILER_RULES = {
     "RULES_DIR": os.environ.get("PROFILER_RULES_DIR"),  # None: the packaged rules
     "WATCH": False,
 }
+
+# Celery (django_host/celery.py reads the CELERY_* names): re-evaluation on workers, `reevaluate --celery`.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# A worker takes one message at a time: a chunk's message is acknowledged once the chunk is written
+# (acks_late), and a message held in advance would wait, unacknowledged, behind a long chunk.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged message to another worker after this many seconds: it must be longer
+# than a chunk takes, or a chunk still being decided is delivered again (which then does nothing).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_TASK_IGNORE_RESULT = True

@@ -302,6 +302,24 @@ def add_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is no terminal)")
     parser.add_argument("--top", type=_positive, default=10, metavar="N", help="changes listed per engine (default 10)")
+    parser.add_argument(
+        "--celery", action="store_true", help="re-evaluate on the Celery workers, a task per chunk; follow the run"
+    )
+    parser.add_argument("--no-wait", action="store_true", help="with --celery: print the run's id and return")
+    parser.add_argument(
+        "--status",
+        nargs="?",
+        type=_positive,
+        const=LATEST,
+        metavar="RUN",
+        help="show a run's progress and counts (default: the latest run) and return",
+    )
+
+
+LATEST = 0
+"""``--status`` without a run: the latest run."""
+
+_NOT_ON_CELERY = ("dry_run", "restart", "max_learners")
 
 
 def _positive(text: str) -> int:
@@ -315,14 +333,26 @@ def _positive(text: str) -> int:
 
 
 def run_command(options: dict[str, Any], stdout: TextIO, stderr: TextIO) -> None:
-    """Run ``reevaluate`` with the command's options, writing its report to ``stdout``.
+    """Run ``reevaluate`` with the command's options, writing its report to ``stdout``: in process, or
+    on Celery (``--celery``, :mod:`.runs`), or a run's status (``--status``).
 
     :raises CommandError: one line: rules that do not load (exit 2, their problems listed first on
         ``stderr``, as ``profiler-rules`` does), an unknown engine (2), invalid results (1, after the
         report), an interruption (128 + the signal's number, saying how far it got).
     """
+    if options.get("status") is not None:
+        from .runs import status
+
+        status(options["status"] or None, stdout)
+        return
+    _refuse_mixed(options)
     dispatcher = _dispatcher(options.get("rules"), stderr)
     engines = _engines(dispatcher, options.get("engine"))
+    if options.get("celery"):
+        from .runs import start_on_celery
+
+        start_on_celery(dispatcher, engines, options, stdout)
+        return
     run = Reevaluation(
         dispatcher,
         engines=engines,
@@ -338,6 +368,15 @@ def run_command(options: dict[str, Any], stdout: TextIO, stderr: TextIO) -> None
     _report(run, tally, options, stdout)
     if tally.impact.invalid:
         raise CommandError(f"{tally.impact.invalid:,} learner result(s) are invalid (listed above)", returncode=1)
+
+
+def _refuse_mixed(options: dict[str, Any]) -> None:
+    """Options that mean nothing together are a usage error, never silently ignored."""
+    if options.get("no_wait") and not options.get("celery"):
+        raise CommandError("--no-wait goes with --celery", returncode=EXIT_USAGE)
+    given = [f"--{name.replace('_', '-')}" for name in _NOT_ON_CELERY if options.get(name)]
+    if options.get("celery") and given:
+        raise CommandError(f"--celery does not take {', '.join(given)}", returncode=EXIT_USAGE)
 
 
 def _dispatcher(rules: str | None, stderr: TextIO) -> Dispatcher:

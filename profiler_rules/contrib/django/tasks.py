@@ -36,6 +36,7 @@ from celery import shared_task
 from celery.utils.log import get_task_logger
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from profiler_rules import Dispatcher
 from profiler_rules.core.dispatcher import DispatcherSpec
@@ -109,14 +110,25 @@ def create_run(
     return run, chunks
 
 
-def send(run_id: int, chunks: Sequence[tuple[int, list[str]]], queue: str | None = None) -> None:
-    """Send one :func:`reevaluate_chunk` message per chunk (to ``queue``, or the app's routing).
+class SendError(Exception):
+    """The broker refused or could not be reached; ``sent`` messages went out before."""
 
-    :raises kombu.exceptions.OperationalError: when the broker can not be reached.
+    def __init__(self, sent: int, reason: str) -> None:
+        super().__init__(reason)
+        self.sent, self.reason = sent, reason
+
+
+def send(run_id: int, chunks: Sequence[tuple[int, list[str]]], queue: str | None = None) -> None:
+    """Send one :func:`reevaluate_chunk_task` message per chunk (to ``queue``, or the app's routing).
+
+    :raises SendError: when the broker can not be reached (after Celery's own retries).
     """
     options = {} if queue is None else {"queue": queue}
-    for index, keys in chunks:
-        reevaluate_chunk_task.apply_async((run_id, index, keys), **options)
+    for sent, (index, keys) in enumerate(chunks):
+        try:
+            reevaluate_chunk_task.apply_async((run_id, index, keys), **options)
+        except OperationalError as error:
+            raise SendError(sent, str(error) or type(error).__name__) from error
 
 
 def start_run(dispatcher: Dispatcher, engines: Sequence[str] | None = None) -> ReevaluationRun:
@@ -254,6 +266,7 @@ def _dispatcher(spec: dict[str, Any]) -> Dispatcher:
 
 __all__ = [
     "ChunkSizeError",
+    "SendError",
     "TASK_NAME",
     "create_run",
     "handle_chunk",

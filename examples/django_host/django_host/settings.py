@@ -75,6 +75,8 @@ TEMPLATES = [
 PROFILER_RULES = {
     "RULES_DIR": os.environ.get("PROFILER_RULES_DIR"),  # None: the packaged rules
     "WATCH": False,
+    # The Celery queue of `reevaluate --celery` (None: Celery's default queue).
+    "CELERY_QUEUE": os.environ.get("PROFILER_RULES_CELERY_QUEUE"),
 }
 
 # Celery (django_host/celery.py reads the CELERY_* names): re-evaluation on workers, `reevaluate --celery`.

@@ -84,7 +84,13 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/
 # A worker takes one message at a time: a chunk's message is acknowledged once the chunk is written
 # (acks_late), and a message held in advance would wait, unacknowledged, behind a long chunk.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Redis hands an unacknowledged message to another worker after this many seconds: it must be longer
-# than a chunk takes, or a chunk still being decided is delivered again (which then does nothing).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Redis hands an unacknowledged message (its worker killed) to another worker once it is older than
+# visibility_timeout: longer than a chunk takes, or a chunk still being decided is delivered again
+# (which then does nothing). The workers look for such messages every unacked_restore_interval seconds
+# (times the throttle: kombu's defaults, 10 and 10, look every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_IGNORE_RESULT = True

@@ -24,6 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from profiler_rules import Dispatcher
@@ -151,6 +152,7 @@ def test_chunks_split_the_learners_by_user_key_and_a_chunk_reads_only_its_own(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from profiler_rules.contrib.django.models import ReevaluationChunk
+    from profiler_rules.contrib.django.sources import result_source
     from profiler_rules.contrib.django.tasks import create_run, handle_chunk
 
     _learners(5, django_capture_on_commit_callbacks)
@@ -158,7 +160,14 @@ def test_chunks_split_the_learners_by_user_key_and_a_chunk_reads_only_its_own(
         run, chunks = create_run(Dispatcher.from_rules(None), engines=["missions"])
     keys = chunks[0][1]
     assert keys == sorted(keys, key=int) and len(keys) == 5
-    # Two learners' keys only: the chunk decides those two, and the run waits for its last chunk.
+    # The learners of a message are read in a fixed number of queries, whatever their number.
+    source = result_source()
+    with CaptureQueriesContext(connection) as five:
+        assert [learner.user_pk for learner in source.learners_of(keys)] == [int(key) for key in keys]
+    with CaptureQueriesContext(connection) as two:
+        assert len(source.learners_of(keys[:2])) == 2
+    assert len(five) == len(two) <= 5
+    # A message of two learners' keys: the chunk decides those two only.
     counts = handle_chunk(run.pk, 0, keys[:2])
     assert counts is not None and (counts.learners, counts.unchanged) == (2, 2), "missions only, unchanged"
     assert ReevaluationChunk.objects.get(run=run).state == "done"
@@ -436,3 +445,31 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_doubles_nothing(
     call_command("profiler_rules", "reevaluate", "--status", stdout=status)
     assert f"learners: {learners:,} of {learners:,}" in status.getvalue()
     assert f"chunks: {run.chunks_total} ({run.chunks_total} done, 0 failed, 0 pending)" in status.getvalue()
+
+
+@needs_workers
+@pytest.mark.django_db(transaction=True)
+def test_the_command_starts_a_run_follows_it_to_its_end_and_shows_it(workers: Workers, tmp_path: Path) -> None:
+    from django_host.seed import seed
+
+    from profiler_rules.contrib.django.sources import result_source
+
+    seed(30)
+    learners = result_source().count()
+    workers.start("one")
+    env = {**workers.env(), "DJANGO_DEBUG": "0"}
+    command = [sys.executable, str(EXAMPLE_HOST / "manage.py"), "profiler_rules", "reevaluate"]
+    done = subprocess.run(
+        [*command, "--celery", "--no-progress"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr + workers.log("one")
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(
+        f"run 1: {learners:,} learner(s) in 1 chunk(s) of up to 2,000, sent to the Celery workers"
+    )
+    assert lines[1].startswith("run 1 (on Celery) under sha256:")
+    assert "chunks: 1 (1 done, 0 failed, 0 pending)" in lines
+    assert f"learners: {learners:,} of {learners:,}" in lines
+    assert f"decisions: {learners * 5:,} created, 0 updated, 0 unchanged; 0 invalid result(s)" in lines
+    shown = subprocess.run([*command, "--status", "1"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert shown.stdout.splitlines()[2:] == lines[3:], "--status shows the finished run as the command did"

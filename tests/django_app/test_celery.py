@@ -278,6 +278,14 @@ class Workers:
             stderr=subprocess.STDOUT,
         )
 
+    def wait_ready(self) -> None:
+        """Until every worker started says it is ready (a run started before would find one alone)."""
+
+        def logs() -> str:
+            return "\n".join(f"--- {name}\n{self.log(name)[-3000:]}" for name in self.processes)
+
+        _wait(lambda: all(" ready." in self.log(name) for name in self.processes), 120, "a worker not ready", logs)
+
     def log(self, name: str) -> str:
         return (self.directory / f"{name}.log").read_text(errors="replace")
 
@@ -376,6 +384,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_doubles_nothing(
     with _slowed():
         workers.start("one")
         workers.start("two")
+        workers.wait_ready()
         with override_settings(PROFILER_RULES={"CELERY_CHUNK_SIZE": CHUNK, "CELERY_QUEUE": workers.queue}):
             started = timezone.now()
             printed = StringIO()
@@ -452,6 +461,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_doubles_nothing(
 def test_the_command_starts_a_run_follows_it_to_its_end_and_shows_it(workers: Workers, tmp_path: Path) -> None:
     from django_host.seed import seed
 
+    from profiler_rules.contrib.django.models import ReevaluationRun
     from profiler_rules.contrib.django.sources import result_source
 
     seed(30)
@@ -464,12 +474,42 @@ def test_the_command_starts_a_run_follows_it_to_its_end_and_shows_it(workers: Wo
     )
     assert done.returncode == 0, done.stderr + workers.log("one")
     lines = done.stdout.splitlines()
-    assert lines[0].startswith(
-        f"run 1: {learners:,} learner(s) in 1 chunk(s) of up to 2,000, sent to the Celery workers"
-    )
-    assert lines[1].startswith("run 1 (on Celery) under sha256:")
+    run = ReevaluationRun.objects.get()
+    sent = f"run {run.pk}: {learners:,} learner(s) in 1 chunk(s) of up to 2,000, sent to the Celery workers"
+    assert lines[0].startswith(sent)
+    assert lines[1].startswith(f"run {run.pk} (on Celery) under sha256:")
     assert "chunks: 1 (1 done, 0 failed, 0 pending)" in lines
     assert f"learners: {learners:,} of {learners:,}" in lines
     assert f"decisions: {learners * 5:,} created, 0 updated, 0 unchanged; 0 invalid result(s)" in lines
-    shown = subprocess.run([*command, "--status", "1"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    shown = subprocess.run([*command, "--status", str(run.pk)], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert shown.stdout.splitlines()[2:] == lines[3:], "--status shows the finished run as the command did"
+
+
+@needs_workers
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_following_and_the_run_goes_on(workers: Workers, tmp_path: Path) -> None:
+    from django_host.seed import seed
+
+    from profiler_rules.contrib.django.models import ReevaluationRun
+
+    seed(10)
+    env = {**workers.env(), "DJANGO_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(EXAMPLE_HOST / "manage.py"), "profiler_rules", "reevaluate", "--celery"]
+    # No worker yet: the run waits in its queue while the command follows it.
+    following = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert following.stdout is not None
+    first = following.stdout.readline()
+    run = ReevaluationRun.objects.get()
+    assert first.startswith(f"run {run.pk}: "), first + (following.stderr.read() if following.stderr else "")
+    following.send_signal(signal.SIGINT)
+    out, err = following.communicate(timeout=60)
+    assert following.returncode == 130
+    assert err == (
+        f"profiler_rules: error: stopped following run {run.pk}; it goes on in the workers: "
+        f"'manage.py profiler_rules reevaluate --status {run.pk}' shows it\n"
+    )
+    workers.start("one")  # the run goes on without anyone following it
+    _wait(lambda: _counts(run)[8] is not None, 60, "the run did not finish", lambda: workers.log("one"))
+    assert (run.chunks_done, run.learners_done) == (1, run.learners_total)

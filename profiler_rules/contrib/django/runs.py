@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from profiler_rules import Dispatcher
-from profiler_rules.cli.common import EXIT_USAGE, interruptions_caught, visible
+from profiler_rules.cli.common import EXIT_USAGE, interruptions_caught, uninterrupted, visible
 
 from .conf import app_settings
 from .models import ReevaluationChunk, ReevaluationRun
@@ -39,6 +39,21 @@ def start_on_celery(
         Ctrl-C while following (130; the run goes on).
     """
     tasks = _tasks_module()
+    run: ReevaluationRun | None = None
+    with interruptions_caught():
+        try:
+            # Recorded and every message sent, or nothing: an interruption waits for the end of this.
+            with uninterrupted():
+                run = _start(tasks, dispatcher, engines, stdout)
+            if options.get("no_wait"):
+                _line(stdout, f"not waiting; 'manage.py profiler_rules reevaluate --status {run.pk}' shows it")
+                return
+            _fail_on_problems(follow(run.pk, stdout, progress=not options.get("no_progress")))
+        except KeyboardInterrupt as interruption:
+            raise CommandError(_stopped(run), returncode=getattr(interruption, "code", 130)) from None
+
+
+def _start(tasks: Any, dispatcher: Dispatcher, engines: Sequence[str] | None, stdout: TextIO) -> ReevaluationRun:
     try:
         run, chunks = tasks.create_run(dispatcher, engines)
     except tasks.ChunkSizeError as error:
@@ -51,14 +66,20 @@ def start_on_celery(
     _line(
         stdout,
         visible(
-            f"run {run.pk}: {run.learners_total:,} learner(s) in {run.chunks_total:,} chunk(s) of up to {size:,}, "
-            f"sent to the Celery workers, under {run.ruleset_digest[:19]}…"
+            f"run {run.pk}: {run.learners_total:,} learner(s) in {run.chunks_total:,} chunk(s) of up to "
+            f"{size:,}, sent to the Celery workers, under {run.ruleset_digest[:19]}…"
         ),
     )
-    if options.get("no_wait"):
-        _line(stdout, f"not waiting; 'manage.py profiler_rules reevaluate --status {run.pk}' shows its progress")
-        return
-    follow(run.pk, stdout, progress=not options.get("no_progress"))
+    return run
+
+
+def _stopped(run: ReevaluationRun | None) -> str:
+    if run is None:
+        return "interrupted before the run was recorded; nothing was changed"
+    return (
+        f"stopped following run {run.pk}; it goes on in the workers: "
+        f"'manage.py profiler_rules reevaluate --status {run.pk}' shows it"
+    )
 
 
 def _tasks_module() -> Any:
@@ -89,30 +110,19 @@ def _unsent(run: ReevaluationRun, error: Any) -> str:
     return f"run {run.pk}: {run.failure}; run it again once the broker is back ('--status {run.pk}' shows it)"
 
 
-def follow(run_id: int, stdout: TextIO, *, progress: bool = True) -> None:
-    """Show run ``run_id``'s progress until it is finished, then its status.
-
-    :raises CommandError: when chunks failed or results were invalid (1), or on Ctrl-C (130).
-    """
+def follow(run_id: int, stdout: TextIO, *, progress: bool = True) -> ReevaluationRun:
+    """Show run ``run_id``'s progress until it is finished, then its status; return its row."""
     run = ReevaluationRun.objects.get(pk=run_id)
     disable = None if progress else True  # tqdm stays quiet when stderr is no terminal
-    with interruptions_caught():
-        try:
-            with tqdm(
-                total=run.learners_total, desc=f"run {run_id}", unit=" learners", file=sys.stderr, disable=disable
-            ) as bar:
-                while run.finished_at is None:
-                    time.sleep(POLL_SECONDS)
-                    run.refresh_from_db()
-                    bar.update(run.learners_done - bar.n)
-        except KeyboardInterrupt as interruption:
-            message = (
-                f"stopped following run {run_id}; it goes on in the workers: "
-                f"'manage.py profiler_rules reevaluate --status {run_id}' shows it"
-            )
-            raise CommandError(message, returncode=getattr(interruption, "code", 130)) from None
+    with tqdm(
+        total=run.learners_total, desc=f"run {run_id}", unit=" learners", file=sys.stderr, disable=disable
+    ) as bar:
+        while run.finished_at is None:
+            time.sleep(POLL_SECONDS)
+            run.refresh_from_db()
+            bar.update(run.learners_done - bar.n)
     show(run, stdout)
-    _fail_on_problems(run)
+    return run
 
 
 def status(run_id: int | None, stdout: TextIO) -> None:

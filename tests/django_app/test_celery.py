@@ -190,6 +190,20 @@ def test_the_command_refuses_what_it_can_not_do_in_one_line(rules_dir: Path) -> 
     assert code == 2 and 'PROFILER_RULES["CELERY_CHUNK_SIZE"] is 999' in message
 
 
+def test_the_system_checks_refuse_a_chunk_below_1000_ids_and_a_queue_that_is_no_name() -> None:
+    from django.core.checks import run_checks
+
+    with override_settings(PROFILER_RULES={"CELERY_CHUNK_SIZE": 500, "CELERY_QUEUE": 7}):
+        found = [(message.id, message.msg) for message in run_checks(tags=["profiler_rules"])]
+    assert (
+        "profiler_rules.E009",
+        "PROFILER_RULES['CELERY_CHUNK_SIZE'] must be an integer of at least 1,000; it is 500",
+    ) in found
+    assert ("profiler_rules.E009", "PROFILER_RULES['CELERY_QUEUE'] must be a queue name, or None; it is 7") in found
+    with override_settings(PROFILER_RULES={"CELERY_CHUNK_SIZE": 1000, "CELERY_QUEUE": "reevaluation"}):
+        assert not [message for message in run_checks(tags=["profiler_rules"]) if message.id == "profiler_rules.E009"]
+
+
 def test_an_unreachable_broker_is_one_line_and_leaves_no_run(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -75,8 +75,6 @@ TEMPLATES = [
 PROFILER_RULES = {
     "RULES_DIR": os.environ.get("PROFILER_RULES_DIR"),  # None: the packaged rules
     "WATCH": False,
-    # The Celery queue of `reevaluate --celery` (None: Celery's default queue).
-    "CELERY_QUEUE": os.environ.get("PROFILER_RULES_CELERY_QUEUE"),
 }
 
 # Celery (django_host/celery.py reads the CELERY_* names): re-evaluation on workers, `reevaluate --celery`.
@@ -94,3 +92,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue of `reevaluate --celery`'s chunks (PROFILER_RULES["CELERY_QUEUE"]; unset: Celery's default).
+if os.environ.get("PROFILER_RULES_CELERY_QUEUE"):
+    PROFILER_RULES["CELERY_QUEUE"] = os.environ["PROFILER_RULES_CELERY_QUEUE"]

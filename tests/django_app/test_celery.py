@@ -120,12 +120,15 @@ def test_a_chunk_delivered_twice_changes_and_counts_nothing_the_second_time(
 
 @pytest.mark.django_db
 def test_rules_changed_since_the_run_started_fail_the_chunk_and_write_nothing(
-    rules_dir: Path, django_capture_on_commit_callbacks: Any
+    rules_dir: Path, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from profiler_rules.contrib.django.tasks import create_run, reevaluate_chunk_task
 
     _learners(2, django_capture_on_commit_callbacks)
-    run, [(index, keys)] = create_run(Dispatcher.from_rules(rules_dir))
+    monkeypatch.chdir(rules_dir.parent)
+    run, [(index, keys)] = create_run(Dispatcher.from_rules(rules_dir.name))
+    assert run.spec["rules"] == str(rules_dir.resolve()), "workers find the rules from any directory"
+    monkeypatch.chdir(ROOT)
     _raise_levels(rules_dir)  # after the run started: its workers must not decide under these
     before = _rows()
 

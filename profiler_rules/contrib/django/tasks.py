@@ -28,8 +28,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from celery import shared_task
@@ -83,7 +84,9 @@ def create_run(
             f'PROFILER_RULES["CELERY_CHUNK_SIZE"] is {size}; a message carries at least {MIN_CELERY_CHUNK_SIZE:,} '
             "user keys, so that its cost stays a small share of the chunk's work"
         )
-    spec = spec_as_json(dispatcher.spec())
+    spec = dispatcher.spec()
+    if spec.rules is not None:  # the workers' working directory is not this command's
+        spec = replace(spec, rules=str(Path(spec.rules).resolve()))
     now = timezone.now()
     with transaction.atomic():
         run = ReevaluationRun.objects.create(
@@ -92,7 +95,7 @@ def create_run(
             started_at=now,
             updated_at=now,
             on_celery=True,
-            spec=spec,
+            spec=spec_as_json(spec),
         )
         chunks = list(enumerate(_split((str(pk) for pk in result_source().user_pks()), size)))
         ReevaluationChunk.objects.bulk_create(

@@ -16,6 +16,7 @@ from profiler_rules.contrib.django.models import (
     KeptRuleFile,
     KeptRuleSet,
     ProfilerDecision,
+    ReevaluationChunk,
     ReevaluationRun,
 )
 
@@ -140,3 +141,18 @@ def test_a_damaged_rule_set_says_so_and_shows_no_file(staff_client: Client) -> N
     page = staff_client.get(reverse("admin:profiler_rules_keptruleset_change", args=[kept.pk])).content.decode()
     assert "tampered" not in page and "<pre>" not in page
     assert "the archive is damaged" in page
+
+
+def test_a_celery_run_shows_its_progress_and_each_chunk(staff_client: Client) -> None:
+    now = timezone.now()
+    run = ReevaluationRun.objects.create(
+        ruleset_digest=DIGEST_A, started_at=now, updated_at=now, on_celery=True, chunks_total=3, chunks_done=1
+    )
+    ReevaluationChunk.objects.create(run=run, index=0, first_user_pk="1", last_user_pk="1000", size=1000, state="done")
+    ReevaluationChunk.objects.create(
+        run=run, index=1, first_user_pk="1001", last_user_pk="2000", size=1000, state="failed", error="rules changed"
+    )
+    listed = staff_client.get(changelist(ReevaluationRun)).content.decode()
+    assert "1 of 3 chunk(s)" in listed
+    page = staff_client.get(reverse("admin:profiler_rules_reevaluationrun_change", args=[run.pk])).content.decode()
+    assert "rules changed" in page and "1001" in page and "2000" in page

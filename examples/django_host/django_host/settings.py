@@ -1,7 +1,8 @@
 """The example host's settings: a Django project shaped like the platform, with profiler-rules installed.
 
 SQLite by default; PostgreSQL when ``EXAMPLE_HOST_DATABASE=postgresql``, connecting with libpq's usual
-variables (``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE``).
+variables (``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGDATABASE``). Celery's broker is
+``CELERY_BROKER_URL`` (Redis; ``.ci/redis start`` prints it), for ``celery -A django_host worker``.
 """
 
 import os
@@ -82,3 +83,22 @@ PROFILER_RULES = {
     "RULES_DIR": os.environ.get("PROFILER_RULES_DIR"),  # None: the packaged rules
     "WATCH": False,
 }
+
+# Celery (django_host/celery.py reads the CELERY_* names): re-evaluation on workers, `reevaluate --celery`.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# A worker takes one message at a time: a chunk's message is acknowledged once the chunk is written
+# (acks_late), and a message held in advance would wait, unacknowledged, behind a long chunk.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged message (its worker killed) to another worker once it is older than
+# visibility_timeout: longer than a chunk takes, or a chunk still being decided is delivered again
+# (which then does nothing). The workers look for such messages every unacked_restore_interval seconds
+# (times the throttle: kombu's defaults, 10 and 10, look every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": 1,
+}
+CELERY_TASK_IGNORE_RESULT = True
+# The queue of `reevaluate --celery`'s chunks (PROFILER_RULES["CELERY_QUEUE"]; unset: Celery's default).
+if os.environ.get("PROFILER_RULES_CELERY_QUEUE"):
+    PROFILER_RULES["CELERY_QUEUE"] = os.environ["PROFILER_RULES_CELERY_QUEUE"]

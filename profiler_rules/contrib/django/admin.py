@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from profiler_rules.core.archive import DamagedArchiveError, RuleSetNotFoundError
 
-from .models import DecisionRecord, KeptRuleSet, ProfilerDecision, ReevaluationRun
+from .models import DecisionRecord, KeptRuleSet, ProfilerDecision, ReevaluationChunk, ReevaluationRun
 from .records import kept_ruleset
 
 
@@ -105,9 +105,42 @@ def _shown_files(kept: KeptRuleSet, files: tuple[tuple[str, bytes], ...]) -> lis
     return [(stem, hashes[stem], content.decode("utf-8", "replace")) for stem, content in files]
 
 
+class ReevaluationChunkInline(admin.TabularInline):
+    """A Celery run's chunks: which learners each message carried, and what deciding them did."""
+
+    model = ReevaluationChunk
+    fields = ("index", "first_user_pk", "last_user_pk", "size", "state", "learners", "created", "updated")
+    fields += ("unchanged", "invalid", "error", "worker", "seconds", "finished_at")
+    ordering = ("index",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ReevaluationRun)
 class ReevaluationRunAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "ruleset_digest", "engines", "learners_done", "started_at", "updated_at", "finished_at")
+    list_display = ("pk", "on_celery", "ruleset_digest", "engines", "progress", "learners_done", "created")
+    list_display += ("updated", "unchanged", "invalid", "started_at", "finished_at")
+    list_filter = ("on_celery",)
     search_fields = ("^ruleset_digest",)
     search_help_text = "a rule set's digest (its beginning)"
     ordering = ("-pk",)
+    inlines = (ReevaluationChunkInline,)
+    readonly_fields = ("rules",)
+
+    @admin.display(description="progress")
+    def progress(self, run: ReevaluationRun) -> str:
+        if run.on_celery:
+            failed = f", {run.chunks_failed} failed" if run.chunks_failed else ""
+            return f"{run.chunks_done} of {run.chunks_total} chunk(s){failed}"
+        return "finished" if run.finished_at else f"after user {run.last_user_pk}"
+
+    @admin.display(description="rules")
+    def rules(self, run: ReevaluationRun) -> str:
+        return _rules_link(run.ruleset_digest)

@@ -39,7 +39,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_FIELDS, DEFAULT_MODELS, DEFAULT_RECORDS, DEFAULTS, SETTING
+from .conf import DEFAULT_FIELDS, DEFAULT_MODELS, DEFAULT_RECORDS, DEFAULTS, MIN_CELERY_CHUNK_SIZE, SETTING
 from .viewers import RELATIONS
 
 TAG = "profiler_rules"
@@ -304,6 +304,11 @@ _TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a positive integer",
         lambda value: isinstance(value, int) and not isinstance(value, bool) and value > 0,
     ),
+    "CELERY_CHUNK_SIZE": (
+        f"an integer of at least {MIN_CELERY_CHUNK_SIZE:,}",
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= MIN_CELERY_CHUNK_SIZE,
+    ),
+    "CELERY_QUEUE": ("a queue name, or None", lambda value: value is None or _is_text(value)),
 }
 
 

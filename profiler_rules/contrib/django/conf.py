@@ -21,6 +21,9 @@ from django.utils.module_loading import import_string
 
 SETTING = "PROFILER_RULES"
 
+MIN_CELERY_CHUNK_SIZE = 1000
+"""The fewest user keys a ``reevaluate --celery`` message may carry (``CELERY_CHUNK_SIZE``)."""
+
 #: Which model holds what, as ``app_label.ModelName``.
 DEFAULT_MODELS: dict[str, str] = {
     "session": "profiler.ProfilerSession",
@@ -143,6 +146,11 @@ DEFAULTS: dict[str, Any] = {
     "RELATIONS": {},
     # Rows per query when many learners are read (re-evaluation, dashboards).
     "CHUNK_SIZE": 500,
+    # User keys per task message of `reevaluate --celery`: at least 1,000 (MIN_CELERY_CHUNK_SIZE), so that
+    # the cost of a message stays a small share of the chunk it carries.
+    "CELERY_CHUNK_SIZE": 2000,
+    # The Celery queue the chunks go to (None: Celery's default queue, or the host's task_routes).
+    "CELERY_QUEUE": None,
     # The values a new portfolio entry gets beside those the portfolio rules give: the platform's JSON
     # text columns, which its own code fills with "[]" (the app never changes them afterwards).
     "PORTFOLIO_CREATE_DEFAULTS": {"skill_tags": "[]", "evidence_files": "[]"},

@@ -47,10 +47,61 @@ class ReevaluationRun(models.Model):
     started_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The counts of what the run wrote, chunk by chunk (both kinds of run).
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    portfolio = models.JSONField(default=dict, blank=True)  # outcome -> count (see PortfolioWriter)
+    # A run on Celery (``reevaluate --celery``): its chunks are ReevaluationChunk rows, decided by workers
+    # that rebuild the dispatcher from ``spec`` (Dispatcher.spec() as JSON). Never resumed in-process.
+    on_celery = models.BooleanField(default=False)
+    spec = models.JSONField(null=True, blank=True)
+    learners_total = models.PositiveIntegerField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_failed = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True)  # why the first failed chunk failed
 
     def __str__(self) -> str:
         state = "finished" if self.finished_at else f"after user {self.last_user_pk}"
+        if self.on_celery and not self.finished_at:
+            state = f"{self.chunks_done + self.chunks_failed} of {self.chunks_total} chunk(s)"
         return f"re-evaluation under {self.ruleset_digest[:19]}…: {self.learners_done} learner(s), {state}"
+
+
+class ReevaluationChunk(models.Model):
+    """One chunk of a run on Celery: the learners of one task message, and what deciding them did.
+
+    ``pending`` until a worker decides it; then ``done`` (with its counts) or ``failed`` (with ``error``),
+    in the same transaction as its decisions. A chunk that is not pending is never decided again, so a
+    message delivered twice (a worker killed before it acknowledged) changes and counts nothing.
+    """
+
+    PENDING, DONE, FAILED = "pending", "done", "failed"
+
+    run = models.ForeignKey(ReevaluationRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_user_pk = models.CharField(max_length=64)
+    last_user_pk = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()  # user keys in the message
+    state = models.CharField(max_length=10, default=PENDING)
+    learners = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    portfolio = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)  # the worker (hostname) that decided it
+    seconds = models.FloatField(null=True, blank=True)  # how long deciding and writing it took
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="profiler_reevaluation_chunk")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of run {self.run_id}: {self.state}"
 
 
 class _NeverChanged(models.QuerySet):

@@ -26,7 +26,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
 from itertools import islice
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
@@ -126,7 +126,8 @@ class Reevaluation:
         if self.dry_run:
             return None
         digest = self.dispatcher.ruleset.digest
-        latest = ReevaluationRun.objects.filter(finished_at__isnull=True).order_by("-pk").first()
+        # A run on Celery goes on in its workers: it is never resumed here.
+        latest = ReevaluationRun.objects.filter(finished_at__isnull=True, on_celery=False).order_by("-pk").first()
         now = timezone.now()
         resumable = (
             latest is not None
@@ -151,63 +152,133 @@ class Reevaluation:
     # -- one chunk ---------------------------------------------------------------------------------
 
     def _chunk(self, learners: list[Learner]) -> None:
-        decided = [found for found in map(self._decide, learners) if found is not None]
-        rows = self._changed_rows(decided)
-        entries = [EntryToApply(one.learner, entry) for one in decided if (entry := one.portfolio_entry()) is not None]
-        if self.dry_run:
-            self.tally.portfolio.update(self.portfolio.plan(entries).outcomes)
-        else:
-            # A signal waits for the chunk's end: its writes and its progress commit together.
-            with uninterrupted(), transaction.atomic():
-                write_decisions(rows)
-                self.tally.portfolio.update(self.portfolio.apply(entries))
-                self._record(learners[-1].user_pk, len(learners))
-        self.tally.learners += len(learners)
-        self.tally.last_user_pk = learners[-1].user_pk
+        last = learners[-1].user_pk
+        reevaluate_chunk(
+            self.dispatcher,
+            learners,
+            self.tally,
+            engines=self.engines,
+            portfolio=self.portfolio,
+            dry_run=self.dry_run,
+            record=lambda counts: self._record(last, counts),
+        )
+        self.tally.last_user_pk = last
 
-    def _decide(self, learner: Learner) -> Decided | None:
-        impact = self.tally.impact
-        impact.results += 1
-        try:
-            # Only the decisions are compared and written, never the report's explanations.
-            return decide(self.dispatcher, learner, self.engines, explain=False)
-        except InvalidInputError as error:
-            # Counted and named as diff names an invalid line; the message never quotes a protected value.
-            impact.invalid += 1
-            if len(impact.invalid_examples) < LISTED_INVALID:
-                impact.invalid_examples.append(f"session {learner.session.pk} of learner {learner.key}: {error}")
-            return None
-
-    def _changed_rows(self, decided: list[Decided]) -> list[ProfilerDecision]:
-        """The rows to write: each answer with no stored decision, or another one; counted on the way."""
-        names = {name for one in decided for name in one.answers}
-        stored = stored_decisions({one.report.session_id for one in decided}, names)
-        now = timezone.now()
-        rows: list[ProfilerDecision] = []
-        for one in decided:
-            session = one.report.session_id
-            changed = []
-            for name, answer in one.answers.items():
-                before = stored.get((session, name))
-                engine = self.tally.impact.engines.setdefault(name, EngineImpact())
-                if before is None:
-                    self.tally.created += 1
-                elif unchanged(before, answer):
-                    self.tally.unchanged += 1
-                    continue
-                else:
-                    self.tally.updated += 1
-                    compare_answers(engine, before, answer, session)
-                changed.append(name)
-            rows.extend(one.rows(now, changed))
-        return rows
-
-    def _record(self, last_user_pk: Any, learners: int) -> None:
+    def _record(self, last_user_pk: Any, counts: ChunkCounts) -> None:
         assert self._run is not None
         self._run.last_user_pk = str(last_user_pk)
-        self._run.learners_done += learners
+        counts.add_to(self._run)
         self._run.updated_at = timezone.now()
-        self._run.save(update_fields=["last_user_pk", "learners_done", "updated_at"])
+        self._run.save(update_fields=["last_user_pk", "updated_at", *ChunkCounts.RUN_FIELDS])
+
+
+@dataclass(frozen=True)
+class ChunkCounts:
+    """What deciding one chunk did: its learners, its decisions written or not, its portfolio entries."""
+
+    learners: int
+    created: int
+    updated: int
+    unchanged: int
+    invalid: int
+    portfolio: Counter[str]
+
+    RUN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "learners_done",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "portfolio",
+    )
+    """The fields of a :class:`~.models.ReevaluationRun` that :meth:`add_to` adds to."""
+
+    def add_to(self, row: Any) -> None:
+        """Add these counts to a run row (``learners_done``, ...) or a chunk row (``learners``, ...)."""
+        learners = "learners_done" if hasattr(row, "learners_done") else "learners"
+        setattr(row, learners, getattr(row, learners) + self.learners)
+        for name in ("created", "updated", "unchanged", "invalid"):
+            setattr(row, name, getattr(row, name) + getattr(self, name))
+        row.portfolio = dict(Counter(row.portfolio or {}) + self.portfolio)
+
+
+def reevaluate_chunk(
+    dispatcher: Dispatcher,
+    learners: Sequence[Learner],
+    tally: Tally,
+    *,
+    engines: Sequence[str] | None,
+    portfolio: PortfolioWriter,
+    dry_run: bool = False,
+    record: Callable[[ChunkCounts], None] | None = None,
+) -> ChunkCounts:
+    """Decide ``learners`` and, in one transaction, write the decisions that changed, apply their
+    portfolio entries and ``record`` the chunk's counts. The one way a chunk is re-evaluated, in
+    process (:class:`Reevaluation`) and on Celery (:mod:`.tasks`), so the two can not drift.
+
+    Inside a caller's transaction (a Celery chunk holds its row's lock in one) this is part of it.
+    ``tally`` keeps the counts and the examples of changes across chunks; a dry run writes nothing.
+    """
+    before = _counted(tally)
+    decided = [found for one in learners if (found := _decide(dispatcher, one, engines, tally)) is not None]
+    rows = _changed_rows(decided, tally)
+    entries = [EntryToApply(one.learner, entry) for one in decided if (entry := one.portfolio_entry()) is not None]
+    decisions = [now - then for now, then in zip(_counted(tally), before, strict=True)]
+    if dry_run:
+        counts = ChunkCounts(len(learners), *decisions, Counter(portfolio.plan(entries).outcomes))
+    else:
+        # A signal waits for the chunk's end: its writes and its progress commit together.
+        with uninterrupted(), transaction.atomic(savepoint=False):
+            write_decisions(rows)
+            counts = ChunkCounts(len(learners), *decisions, Counter(portfolio.apply(entries)))
+            if record is not None:
+                record(counts)
+    tally.portfolio.update(counts.portfolio)
+    tally.learners += len(learners)
+    return counts
+
+
+def _counted(tally: Tally) -> tuple[int, int, int, int]:
+    return tally.created, tally.updated, tally.unchanged, tally.impact.invalid
+
+
+def _decide(dispatcher: Dispatcher, learner: Learner, engines: Sequence[str] | None, tally: Tally) -> Decided | None:
+    impact = tally.impact
+    impact.results += 1
+    try:
+        # Only the decisions are compared and written, never the report's explanations.
+        return decide(dispatcher, learner, engines, explain=False)
+    except InvalidInputError as error:
+        # Counted and named as diff names an invalid line; the message never quotes a protected value.
+        impact.invalid += 1
+        if len(impact.invalid_examples) < LISTED_INVALID:
+            impact.invalid_examples.append(f"session {learner.session.pk} of learner {learner.key}: {error}")
+        return None
+
+
+def _changed_rows(decided: list[Decided], tally: Tally) -> list[ProfilerDecision]:
+    """The rows to write: each answer with no stored decision, or another one; counted on the way."""
+    names = {name for one in decided for name in one.answers}
+    stored = stored_decisions({one.report.session_id for one in decided}, names)
+    now = timezone.now()
+    rows: list[ProfilerDecision] = []
+    for one in decided:
+        session = one.report.session_id
+        changed = []
+        for name, answer in one.answers.items():
+            before = stored.get((session, name))
+            engine = tally.impact.engines.setdefault(name, EngineImpact())
+            if before is None:
+                tally.created += 1
+            elif unchanged(before, answer):
+                tally.unchanged += 1
+                continue
+            else:
+                tally.updated += 1
+                compare_answers(engine, before, answer, session)
+            changed.append(name)
+        rows.extend(one.rows(now, changed))
+    return rows
 
 
 def _chunks(learners: Iterator[Learner], size: int) -> Iterator[list[Learner]]:
@@ -231,6 +302,24 @@ def add_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is no terminal)")
     parser.add_argument("--top", type=_positive, default=10, metavar="N", help="changes listed per engine (default 10)")
+    parser.add_argument(
+        "--celery", action="store_true", help="re-evaluate on the Celery workers, a task per chunk; follow the run"
+    )
+    parser.add_argument("--no-wait", action="store_true", help="with --celery: print the run's id and return")
+    parser.add_argument(
+        "--status",
+        nargs="?",
+        type=_positive,
+        const=LATEST,
+        metavar="RUN",
+        help="show a run's progress and counts (default: the latest run) and return",
+    )
+
+
+LATEST = 0
+"""``--status`` without a run: the latest run."""
+
+_NOT_ON_CELERY = ("dry_run", "restart", "max_learners")
 
 
 def _positive(text: str) -> int:
@@ -244,14 +333,26 @@ def _positive(text: str) -> int:
 
 
 def run_command(options: dict[str, Any], stdout: TextIO, stderr: TextIO) -> None:
-    """Run ``reevaluate`` with the command's options, writing its report to ``stdout``.
+    """Run ``reevaluate`` with the command's options, writing its report to ``stdout``: in process, or
+    on Celery (``--celery``, :mod:`.runs`), or a run's status (``--status``).
 
     :raises CommandError: one line: rules that do not load (exit 2, their problems listed first on
         ``stderr``, as ``profiler-rules`` does), an unknown engine (2), invalid results (1, after the
         report), an interruption (128 + the signal's number, saying how far it got).
     """
+    if options.get("status") is not None:
+        from .runs import status
+
+        status(options["status"] or None, stdout)
+        return
+    _refuse_mixed(options)
     dispatcher = _dispatcher(options.get("rules"), stderr)
     engines = _engines(dispatcher, options.get("engine"))
+    if options.get("celery"):
+        from .runs import start_on_celery
+
+        start_on_celery(dispatcher, engines, options, stdout)
+        return
     run = Reevaluation(
         dispatcher,
         engines=engines,
@@ -267,6 +368,15 @@ def run_command(options: dict[str, Any], stdout: TextIO, stderr: TextIO) -> None
     _report(run, tally, options, stdout)
     if tally.impact.invalid:
         raise CommandError(f"{tally.impact.invalid:,} learner result(s) are invalid (listed above)", returncode=1)
+
+
+def _refuse_mixed(options: dict[str, Any]) -> None:
+    """Options that mean nothing together are a usage error, never silently ignored."""
+    if options.get("no_wait") and not options.get("celery"):
+        raise CommandError("--no-wait goes with --celery", returncode=EXIT_USAGE)
+    given = [f"--{name.replace('_', '-')}" for name in _NOT_ON_CELERY if options.get(name)]
+    if options.get("celery") and given:
+        raise CommandError(f"--celery does not take {', '.join(given)}", returncode=EXIT_USAGE)
 
 
 def _dispatcher(rules: str | None, stderr: TextIO) -> Dispatcher:
@@ -359,4 +469,4 @@ def _interrupted(run: Reevaluation) -> str:
 PORTFOLIO_OUTCOMES = ("created", "replaced", "unchanged", "kept", "older")
 """The outcomes of :class:`~.portfolio.PortfolioWriter`, in the order the report lists them."""
 
-__all__ = ["Reevaluation", "Tally", "add_arguments", "run_command"]
+__all__ = ["ChunkCounts", "Reevaluation", "Tally", "add_arguments", "reevaluate_chunk", "run_command"]

@@ -14,7 +14,7 @@ batch's.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -125,6 +125,31 @@ class ResultSource:
             if len(pks) < chunk:
                 return
             after = pks[-1]
+
+    def learners_of(self, user_keys: Sequence[str]) -> list[Learner]:
+        """The learners whose user's primary key is one of ``user_keys`` (as text, as a task message
+        carries them), in that order; those without a complete result are left out. Five queries.
+        """
+        user_field = self._f("session", "user")
+        pks = [self._user_pk(key) for key in user_keys]
+        latest: dict[Any, Model] = {}
+        for session in self.complete_sessions().filter(**{f"{user_field}__in": pks}):
+            latest.setdefault(getattr(session, f"{user_field}_id"), session)
+        return list(self._learners([latest[pk] for pk in pks if pk in latest]))
+
+    def user_pks(self) -> Iterator[Any]:
+        """The primary key of every user with a complete result, in order, read in one streamed query."""
+        user_field = self._f("session", "user")
+        query = self._session._default_manager.filter(
+            **{f"{self._f('session', 'status')}__in": self.config["COMPLETE_STATUSES"]}
+        )
+        pks = query.order_by(user_field).values_list(user_field, flat=True).distinct()
+        return pks.iterator(chunk_size=self.config["CHUNK_SIZE"])
+
+    def _user_pk(self, text: str) -> Any:
+        """A user's primary key from its text."""
+        user = self._session._meta.get_field(self._f("session", "user")).related_model
+        return user._meta.pk.to_python(text)
 
     def _next_user_pks(self, after: Any, users: Iterable[Any] | None, chunk: int) -> list[Any]:
         user_field = self._f("session", "user")

@@ -176,10 +176,19 @@ class SpooledSink:
                     raise
                 except BaseException as error:  # noqa: BLE001 - the thread must live on; counted
                     self._failed("could not deliver the spool", error)
+                finally:
+                    self._release_thread()
         finally:
-            finish = getattr(self.inner, "thread_done", None)
-            if finish is not None:
-                finish()  # the inner sink frees what it holds for this thread (a database connection)
+            self._release_thread()
+
+    def _release_thread(self) -> None:
+        """Let the inner sink free what it holds for this thread (the Django sink: its connection)."""
+        release = getattr(self.inner, "release_thread", None)
+        if release is not None:
+            try:
+                release()
+            except Exception as error:  # noqa: BLE001 - the thread must live on; counted
+                self._failed("could not release the delivery thread's resources", error)
 
     def _open_spool_file(self) -> int:
         """A new spool file of this process, locked before it takes its name: nobody can claim it."""

@@ -19,6 +19,9 @@ Nothing is dropped silently, and nothing is delivered twice by two processes at 
 - Each rule set is kept in ``<directory>/rulesets`` (a :class:`~.archive.RuleSetArchive`) before any
   record under it is spooled, and handed to the inner sink before its records are: the records of a
   dead process resolve to their rules too.
+
+An inner sink with a ``release_thread()`` method has it called by the delivery thread after each round
+(the Django sink closes that thread's database connection).
 """
 
 from __future__ import annotations

@@ -239,6 +239,20 @@ def test_a_torn_line_is_counted_and_kept_aside_never_skipped_silently(tmp_path: 
     assert written.with_name(written.name + DAMAGED_SUFFIX).read_bytes() == torn + b"\n"
 
 
+def test_records_whose_rule_set_was_never_kept_are_delivered_not_held_forever(tmp_path: Path) -> None:
+    dispatcher = Dispatcher.from_rules(entry_points=False)
+    built = [
+        DecisionRecorder([]).record(dispatcher.dispatch(result), ruleset=dispatcher.ruleset)
+        for result in results(3, "unkept")
+    ]
+    out = OneFilePerRecord(tmp_path / "out")
+    spool = SpooledSink(out, tmp_path / "spool", flush_seconds=3600)
+    spool.write([record for record in built if record is not None])  # keep_ruleset never called
+    spool.flush()
+    assert sorted(record.session_id for record in out.arrived()) == ["unkept-0", "unkept-1", "unkept-2"]
+    assert spool.spool_status().pending == 0 and out.archive.digests() == ()
+
+
 def test_a_forked_child_spools_to_a_file_of_its_own(tmp_path: Path) -> None:
     out = OneFilePerRecord(tmp_path / "out")
     spool = SpooledSink(out, tmp_path / "spool", flush_seconds=3600)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .archive import KeptRuleSet, RuleSetArchive
+from .archive import KeptRuleSet, RuleSetArchive, RuleSetNotFoundError
 from .errors import ProfilerRulesError
 from .faults import PASSED_THROUGH, describe
 from .records import MAX_ERROR_SHOWN, DecisionRecord, RecordSink, SpoolStatus
@@ -251,7 +251,14 @@ class SpooledSink:
     def _hand_rulesets(self, records: Sequence[DecisionRecord]) -> None:
         """Hand the inner sink each rule set of ``records`` it was not given by this process."""
         for digest in {record.ruleset_digest for record in records} - self._given:
-            self.inner.keep_ruleset(self.archive.get(digest))  # type: ignore[arg-type] - digest, version, files
+            try:
+                kept = self.archive.get(digest)
+            except RuleSetNotFoundError:
+                # Never kept: keeping it failed when it was given (counted then, by the recorder). Its
+                # records go on without it, as they would without a spool; waiting would hold them forever.
+                logger.error("rule set %s of spooled records was never kept; delivering them without it", digest)
+            else:
+                self.inner.keep_ruleset(kept)  # type: ignore[arg-type] - uses its digest, version and files
             self._given.add(digest)
 
     def _failed(self, what: str, error: BaseException) -> None:

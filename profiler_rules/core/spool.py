@@ -100,7 +100,9 @@ class SpooledSink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _after_fork(self) -> None:
+    def reset_after_fork(self) -> None:
+        """Forget the parent's file, locks and thread in a forked child (called by the fork hook): the
+        child spools to a file of its own, from its first write."""
         # The parent's file (and its lock) stay the parent's: closing our copy releases nothing.
         if self._fd >= 0:
             os.close(self._fd)
@@ -113,7 +115,7 @@ class SpooledSink:
         data = b"".join(record.model_dump_json().encode() + b"\n" for record in records)
         with self._write_lock:
             if self._pid != os.getpid():  # a fork that register_at_fork did not see
-                self._after_fork()
+                self.reset_after_fork()
             if self._fd < 0:
                 self._fd = self._open_spool_file()
             _write_all(self._fd, data)
@@ -137,7 +139,7 @@ class SpooledSink:
         """Deliver every spool file nobody holds, this process's own too: what was written before is in
         the inner sink when this returns, unless it raised (counted in :meth:`spool_status`)."""
         with self._flush_lock:
-            self._hand_over_own_file()
+            self.hand_over()
             for path in sorted(self.directory.glob(f"{SPOOL_PREFIX}*{SPOOL_SUFFIX}"), key=_age):
                 self._deliver(path)
 
@@ -202,9 +204,9 @@ class SpooledSink:
         os.rename(making, self.directory / f"{stem}{SPOOL_SUFFIX}")
         return fd
 
-    def _hand_over_own_file(self) -> None:
-        """Close this process's spool file, releasing its lock: it is delivered like any other; the next
-        write opens a new one."""
+    def hand_over(self) -> None:
+        """Close this process's spool file, releasing its lock: it is delivered like any other (the
+        thread does this each round); the next write opens a new one."""
         with self._write_lock:
             if self._fd >= 0 and self._pid == os.getpid():
                 os.close(self._fd)
@@ -338,7 +340,7 @@ def _close_all() -> None:
 
 def _forked() -> None:
     for sink in list(_live):
-        sink._after_fork()
+        sink.reset_after_fork()
 
 
 atexit.register(_close_all)

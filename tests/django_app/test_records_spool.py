@@ -103,7 +103,7 @@ def test_a_spool_file_delivered_again_doubles_no_row(
     for _ in range(3):
         assert client.get(reverse("profiler_rules:student-missions")).status_code == 200
     spool = the_spool()
-    spool._hand_over_own_file()  # as the thread does each round: the file is anybody's to deliver
+    spool.hand_over()  # as the thread does each round: the file is anybody's to deliver
     (spooled,) = (tmp_path / "spool").rglob("spool-*.jsonl")
     kept = tmp_path / "copy"
     shutil.copy(spooled, kept)

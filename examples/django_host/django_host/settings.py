@@ -77,14 +77,13 @@ TEMPLATES = [
     }
 ]
 
-# Decision records are written in each request unless a spool directory is named (a local disk every
-# web and worker process can write, such as BASE_DIR / "spool"): then a request appends a line there,
-# and each process's thread delivers the lines to the table in batches.
-RECORDS_SPOOL = os.environ.get("EXAMPLE_HOST_RECORDS_SPOOL")
-
 # profiler-rules: the platform's models are the app's defaults, so the host says only what differs.
 PROFILER_RULES = {
     "RULES_DIR": os.environ.get("PROFILER_RULES_DIR"),  # None: the packaged rules
     "WATCH": False,
-    "RECORDS": {"SPOOL": {"DIR": RECORDS_SPOOL} if RECORDS_SPOOL else None},
 }
+# Decision records are written in each request unless a spool directory is named (a local disk every
+# web and worker process can write, such as BASE_DIR / "spool"): then a request appends a line there,
+# and each process's thread delivers the lines to the table in batches.
+if os.environ.get("EXAMPLE_HOST_RECORDS_SPOOL"):
+    PROFILER_RULES["RECORDS"] = {"SPOOL": {"DIR": os.environ["EXAMPLE_HOST_RECORDS_SPOOL"]}}

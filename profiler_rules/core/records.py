@@ -98,7 +98,25 @@ class RecordSink(Protocol):
 
     def keep_ruleset(self, ruleset: RuleSet) -> None:
         """Keep ``ruleset`` by its digest; called once per digest per process (and again after it
-        raised), before the first record under it is written."""
+        raised), before the first record under it is written. A spool hands on a rule set it read back
+        (a :class:`~.archive.KeptRuleSet`): a sink reads only its ``digest``, ``version`` and ``files``."""
+
+
+class SpoolStatus(BaseModel):
+    """How a spooled sink's delivery to its inner sink has done in this process."""
+
+    model_config = _FROZEN
+
+    pending: int
+    """Records waiting in the spool directory (every process's), not yet delivered."""
+    delivered: int
+    """Records this process handed to the inner sink."""
+    damaged: int
+    """Spooled lines that could not be read back: kept aside in a ``.damaged`` file, never delivered."""
+    failures: int
+    """Deliveries that raised (their files stay, and are delivered again next round)."""
+    last_error: str | None
+    """The last of them, in one line."""
 
 
 class SinkStatus(BaseModel):
@@ -112,6 +130,9 @@ class SinkStatus(BaseModel):
     """Calls to the sink (``write`` or ``keep_ruleset``) that raised."""
     last_error: str | None = None
     """The last failure, in one line: its type and first line, never a record's values."""
+    spool: SpoolStatus | None = None
+    """For a spooled sink (:class:`~.spool.SpooledSink`): its delivery, as this process sees it;
+    ``written`` then counts the records spooled."""
 
 
 class RecorderStatus(BaseModel):
@@ -249,14 +270,25 @@ class DecisionRecorder:
 
     def status(self) -> RecorderStatus:
         """The counts so far: records handed on, dropped, and per sink what it took and its failures."""
+        sinks = self._with_spools()
         with self._lock:
             return RecorderStatus(
                 recorded=self._recorded,
                 dropped=self._dropped,
                 last_drop=self._last_drop,
                 record_protected=self.record_protected,
-                sinks=dict(self._sink_status),
+                sinks=sinks,
             )
+
+    def _with_spools(self) -> dict[str, SinkStatus]:
+        """Each sink's status, a spooled sink's with its delivery (read outside the recorder's lock)."""
+        with self._lock:
+            statuses = dict(self._sink_status)
+        for sink in self._sinks:
+            spool_status = getattr(sink, "spool_status", None)
+            if spool_status is not None:
+                statuses[sink.name] = statuses[sink.name].model_copy(update={"spool": spool_status()})
+        return statuses
 
     def _build(
         self,
@@ -402,6 +434,7 @@ __all__ = [
     "RecordedAnswer",
     "RecorderStatus",
     "SinkStatus",
+    "SpoolStatus",
     "default_archive_of",
     "mask",
 ]

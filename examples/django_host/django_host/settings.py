@@ -102,3 +102,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # The queue of `reevaluate --celery`'s chunks (PROFILER_RULES["CELERY_QUEUE"]; unset: Celery's default).
 if os.environ.get("PROFILER_RULES_CELERY_QUEUE"):
     PROFILER_RULES["CELERY_QUEUE"] = os.environ["PROFILER_RULES_CELERY_QUEUE"]
+
+# Decision records are written in each request unless a spool directory is named (a local disk every
+# web and worker process can write, such as BASE_DIR / "spool"): then a request appends a line there,
+# and each process's thread delivers the lines to the table in batches.
+if os.environ.get("EXAMPLE_HOST_RECORDS_SPOOL"):
+    PROFILER_RULES["RECORDS"] = {"SPOOL": {"DIR": os.environ["EXAMPLE_HOST_RECORDS_SPOOL"]}}

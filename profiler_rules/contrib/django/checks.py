@@ -14,8 +14,9 @@ message at its ``file:line:col``; each bad setting one message naming the key, w
 ``profiler_rules.E007``   a dotted path (``RESULT_SOURCE``, ``VIEWER_SOURCE``, ``RELATIONS``, a ``RECORDS`` sink) does not import
 ``profiler_rules.E008``   ``WATCH`` is on but watchfiles is not installed
 ``profiler_rules.E009``   a setting has the wrong type (``CHUNK_SIZE`` not a positive integer, ...)
+``profiler_rules.E010``   ``RECORDS["SPOOL"]["DIR"]`` can not be made, or is not a writable directory
 ``profiler_rules.W001``   an unknown key in ``PROFILER_RULES`` (a typo such as ``RULE_DIR``)
-``profiler_rules.W002``   an unknown key in ``MODELS``, ``FIELDS``, ``RELATIONS`` or ``RECORDS``
+``profiler_rules.W002``   an unknown key in ``MODELS``, ``FIELDS``, ``RELATIONS``, ``RECORDS`` or its ``SPOOL``
 ``profiler_rules.W003``   a rule file has a warning (an engine serving its packaged default, ...)
 ``profiler_rules.W004``   a plugin failed to load: its engine is left out
 ``profiler_rules.W005``   ``WATCH`` is on for the packaged rules, which are never watched
@@ -39,7 +40,15 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_FIELDS, DEFAULT_MODELS, DEFAULT_RECORDS, DEFAULTS, MIN_CELERY_CHUNK_SIZE, SETTING
+from .conf import (
+    DEFAULT_FIELDS,
+    DEFAULT_MODELS,
+    DEFAULT_RECORDS,
+    DEFAULT_SPOOL,
+    DEFAULTS,
+    MIN_CELERY_CHUNK_SIZE,
+    SETTING,
+)
 from .viewers import RELATIONS
 
 TAG = "profiler_rules"
@@ -255,7 +264,44 @@ def _records(given: Mapping[str, Any]) -> list[CheckMessage]:
         messages.extend(_dotted_path(f"{where}['SINKS'][{index}]", path))
         if isinstance(sink, Mapping) and not isinstance(sink.get("OPTIONS", {}), Mapping):
             messages.append(_wrong_type("RECORDS", "a dict whose each sink's OPTIONS is a dict", records))
+    return [*messages, *_spool(records.get("SPOOL"))]
+
+
+def _spool(spool: Any) -> list[CheckMessage]:
+    """``RECORDS["SPOOL"]``: ``None``, or a dict whose ``DIR`` is a directory this process can make and
+    write, ``FLUSH_SECONDS`` a positive number and ``BATCH`` a positive integer."""
+    if spool is None:
+        return []
+    what = "a dict whose SPOOL is None or {'DIR': path, 'FLUSH_SECONDS': seconds, 'BATCH': records}"
+    if not isinstance(spool, Mapping) or not isinstance(spool.get("DIR"), str | os.PathLike) or not spool["DIR"]:
+        return [_wrong_type("RECORDS", what, spool)]
+    messages = _unknown(spool, DEFAULT_SPOOL, f"{SETTING}['RECORDS']['SPOOL']", 2)
+    seconds, batch = spool.get("FLUSH_SECONDS", 1.0), spool.get("BATCH", 1)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        messages.append(_wrong_type("RECORDS", "a dict whose SPOOL's FLUSH_SECONDS is a positive number", spool))
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        messages.append(_wrong_type("RECORDS", "a dict whose SPOOL's BATCH is a positive integer", spool))
+    problem = _unwritable(os.fspath(spool["DIR"]))
+    if problem:
+        messages.append(
+            _error(
+                10,
+                f"{SETTING}['RECORDS']['SPOOL']['DIR'] is {os.fspath(spool['DIR'])!r}, which {problem}",
+                "name a directory on a local disk that the web and worker processes can write, or set SPOOL to None",
+            )
+        )
     return messages
+
+
+def _unwritable(directory: str) -> str | None:
+    """Why records can not be spooled to ``directory`` (made here if missing), or ``None``."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        return f"can not be made: {error.strerror or error}"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "is not writable by this process"
+    return None
 
 
 def _watch(given: Mapping[str, Any]) -> list[CheckMessage]:

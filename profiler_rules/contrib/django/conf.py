@@ -115,12 +115,17 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
 #: ``RECORDS``: whether the app records each dispatch it serves, where to (each sink a dotted path to a
 #: class called without arguments, or ``{"CLASS": dotted path, "OPTIONS": {keyword arguments}}``, as
 #: ``{"CLASS": "profiler_rules.core.records.JsonLinesSink", "OPTIONS": {"path": ..., "archive": ...}}``),
-#: and whether the records keep the protected values (anti-cheat) the report held for its viewer.
+#: whether the records keep the protected values (anti-cheat) the report held for its viewer, and
+#: ``SPOOL``: ``None`` writes each record in its request (durable, and slower: a commit per request);
+#: ``{"DIR": path}`` appends it to a spool file there instead (durable too, and cheap), which a thread
+#: of each process delivers to the sinks every ``FLUSH_SECONDS``, ``BATCH`` records at a time.
 DEFAULT_RECORDS: dict[str, Any] = {
     "ENABLED": True,
     "SINKS": ["profiler_rules.contrib.django.records.DatabaseRecordSink"],
     "RECORD_PROTECTED": False,
+    "SPOOL": None,
 }
+DEFAULT_SPOOL: dict[str, Any] = {"DIR": None, "FLUSH_SECONDS": 1.0, "BATCH": 500}
 
 DEFAULTS: dict[str, Any] = {
     # None: the rules packaged with profiler-rules.

@@ -237,6 +237,11 @@ class Dispatcher:
         return summary if isinstance(summary, str) else None
 
     @property
+    def plugin_versions(self) -> Mapping[str, str | None]:
+        """The version of each loaded plugin, by name, as decision records name them."""
+        return self._plugin_versions
+
+    @property
     def plugins(self) -> tuple[PluginInfo, ...]:
         """Every plugin found, loaded, disabled or broken, with its errors."""
         return self._registry.plugins

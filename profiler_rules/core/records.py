@@ -262,11 +262,38 @@ class DecisionRecorder:
         except BaseException as error:  # noqa: BLE001 - whatever it was, the record is dropped and counted
             self._drop(error)
             return None
-        with self._lock:
-            self._recorded += 1
-        for sink in self._sinks:
-            self._hand(sink, record, ruleset)
+        self._hand_on([record], ruleset)
         return record
+
+    def record_many(
+        self,
+        reports: Sequence[DispatchReport],
+        *,
+        ruleset: RuleSet,
+        engines: Collection[str] | None = None,
+        origin: str | None = None,
+        plugin_versions: Mapping[str, str | None] | None = None,
+    ) -> list[DecisionRecord]:
+        """Record many dispatches made with no viewer under one rule set (a re-evaluation's chunk), as
+        :meth:`record` records one, handing them to each sink in one ``write``. Returns the records
+        handed on; each report that could not be recorded is dropped and counted, as :meth:`record` does."""
+        records = []
+        for report in reports:
+            try:
+                records.append(self._build(report, ruleset, None, engines, origin, plugin_versions or {}))
+            except PASSED_THROUGH:
+                raise
+            except BaseException as error:  # noqa: BLE001 - as in record(): dropped and counted
+                self._drop(error)
+        if records:
+            self._hand_on(records, ruleset)
+        return records
+
+    def _hand_on(self, records: list[DecisionRecord], ruleset: RuleSet) -> None:
+        with self._lock:
+            self._recorded += len(records)
+        for sink in self._sinks:
+            self._hand(sink, records, ruleset)
 
     def status(self) -> RecorderStatus:
         """The counts so far: records handed on, dropped, and per sink what it took and its failures."""
@@ -338,7 +365,7 @@ class DecisionRecorder:
             self._last_drop = why
         logger.error("a decision record was dropped: %s", why)
 
-    def _hand(self, sink: RecordSink, record: DecisionRecord, ruleset: RuleSet) -> None:
+    def _hand(self, sink: RecordSink, records: list[DecisionRecord], ruleset: RuleSet) -> None:
         key = (sink.name, ruleset.digest)
         if key not in self._kept:
             try:
@@ -351,15 +378,16 @@ class DecisionRecorder:
                 with self._lock:
                     self._kept.add(key)
         try:
-            sink.write([record])
+            sink.write(records)
         except PASSED_THROUGH:
             raise
-        except BaseException as error:  # noqa: BLE001 - counted and logged; the other sinks still get it
-            self._failed(sink, f"could not write record {record.call_id}", error)
+        except BaseException as error:  # noqa: BLE001 - counted and logged; the other sinks still get them
+            which = f"record {records[0].call_id}" if len(records) == 1 else f"{len(records)} records"
+            self._failed(sink, f"could not write {which}", error)
             return
         with self._lock:
             status = self._sink_status[sink.name]
-            self._sink_status[sink.name] = status.model_copy(update={"written": status.written + 1})
+            self._sink_status[sink.name] = status.model_copy(update={"written": status.written + len(records)})
 
     def _failed(self, sink: RecordSink, what: str, error: BaseException) -> None:
         line = describe(error).splitlines()[0] if describe(error) else type(error).__name__

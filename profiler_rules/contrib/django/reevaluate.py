@@ -43,6 +43,7 @@ from .conf import app_settings
 from .decisions import Decided, decide, stored_decisions, unchanged, write_decisions
 from .models import ProfilerDecision, ReevaluationRun
 from .portfolio import EntryToApply, PortfolioWriter
+from .runtime import get_recorder
 from .sources import Learner, result_source
 
 
@@ -161,6 +162,7 @@ class Reevaluation:
             portfolio=self.portfolio,
             dry_run=self.dry_run,
             record=lambda counts: self._record(last, counts),
+            origin=None if self._run is None else f"reevaluation run {self._run.pk}",
         )
         self.tally.last_user_pk = last
 
@@ -211,10 +213,13 @@ def reevaluate_chunk(
     portfolio: PortfolioWriter,
     dry_run: bool = False,
     record: Callable[[ChunkCounts], None] | None = None,
+    origin: str | None = None,
 ) -> ChunkCounts:
     """Decide ``learners`` and, in one transaction, write the decisions that changed, apply their
-    portfolio entries and ``record`` the chunk's counts. The one way a chunk is re-evaluated, in
-    process (:class:`Reevaluation`) and on Celery (:mod:`.tasks`), so the two can not drift.
+    portfolio entries, keep a decision record of each learner whose decisions changed (with
+    ``origin``, when the app records: :func:`.runtime.get_recorder`) and ``record`` the chunk's
+    counts. The one way a chunk is re-evaluated, in process (:class:`Reevaluation`) and on Celery
+    (:mod:`.tasks`), so the two can not drift.
 
     Inside a caller's transaction (a Celery chunk holds its row's lock in one) this is part of it.
     ``tally`` keeps the counts and the examples of changes across chunks; a dry run writes nothing.
@@ -222,6 +227,10 @@ def reevaluate_chunk(
     before = _counted(tally)
     decided = [found for one in learners if (found := _decide(dispatcher, one, engines, tally)) is not None]
     rows = _changed_rows(decided, tally)
+    # An auditor reads what a learner was decided, and when, from the records: a re-evaluation that
+    # changes a decision is recorded like the completion that made it (an unchanged one is not).
+    changed = {row.session_id for row in rows}
+    reports = [one.report for one in decided if one.report.session_id in changed]
     entries = [EntryToApply(one.learner, entry) for one in decided if (entry := one.portfolio_entry()) is not None]
     decisions = [now - then for now, then in zip(_counted(tally), before, strict=True)]
     if dry_run:
@@ -231,6 +240,15 @@ def reevaluate_chunk(
         with uninterrupted(), transaction.atomic(savepoint=False):
             write_decisions(rows)
             counts = ChunkCounts(len(learners), *decisions, Counter(portfolio.apply(entries)))
+            recorder = get_recorder()
+            if recorder is not None and reports:
+                recorder.record_many(
+                    reports,
+                    ruleset=dispatcher.ruleset,
+                    engines=engines,
+                    origin=origin,
+                    plugin_versions=dispatcher.plugin_versions,
+                )
             if record is not None:
                 record(counts)
     tally.portfolio.update(counts.portfolio)

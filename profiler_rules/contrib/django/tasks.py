@@ -209,7 +209,12 @@ def handle_chunk(run_id: int, index: int, user_keys: list[str], *, worker: str =
             return None  # handled by an earlier delivery of the same message
         learners = result_source().learners_of(user_keys)
         counts = reevaluate_chunk(
-            dispatcher, learners, Tally(), engines=engines, portfolio=PortfolioWriter(app_settings())
+            dispatcher,
+            learners,
+            Tally(),
+            engines=engines,
+            portfolio=PortfolioWriter(app_settings()),
+            origin=f"reevaluation run {run_id}",
         )
         counts.add_to(chunk)
         chunk.state, chunk.worker, chunk.finished_at = ReevaluationChunk.DONE, worker[:200], timezone.now()

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +27,14 @@ from profiler_rules.contrib.django.records import DatabaseRecordSink, kept_rules
 from profiler_rules.contrib.django.runtime import get_dispatcher
 from profiler_rules.core.spool import SpooledSink
 
-from . import people
+from . import people, test_records
 from .conftest import EXAMPLE_HOST
-from .test_records import DATABASE_SINK, FINGERPRINT, KINDS, PATTERN, ROUTES, SCORE, SECRETS, rows_as_text
+from .test_records import DATABASE_SINK, KINDS, ROUTES, SECRETS, rows_as_text
 
 pytestmark = pytest.mark.django_db
 ROOT = EXAMPLE_HOST.parents[1]
 
-
-@pytest.fixture
-def world() -> people.Cast:
-    """The example host's people; the learner's session holds anti-cheat signals (as test_records')."""
-    made = people.cast()
-    session = made["learner"].profiler_sessions.get()
-    session.anti_cheat_score, session.suspicious_patterns = Decimal(SCORE), [PATTERN, "too_fast"]
-    session.device_fingerprint = FINGERPRINT
-    session.save()
-    return made
+world = test_records.world  # the same people, the learner's session holding anti-cheat signals
 
 
 def spool_to(settings: Any, spool_dir: Path, *, record_protected: bool = False) -> None:

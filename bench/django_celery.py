@@ -59,7 +59,9 @@ def main() -> int:
     args = parser.parse_args()
     with ExitStack() as servers, tempfile.TemporaryDirectory(prefix="celery-bench-") as scratch:
         if not (os.environ.get("PGHOST") or os.environ.get("PGDATABASE")):
-            os.environ.update(servers.enter_context(_server("postgres", Path(scratch) / "pg")))
+            # Not under scratch, which only root may enter: the server runs as the postgres user.
+            pg_directory = Path(tempfile.mkdtemp(prefix="celery-bench-pg-"))
+            os.environ.update(servers.enter_context(_server("postgres", pg_directory)))
         if not os.environ.get("CELERY_BROKER_URL"):
             os.environ.update(servers.enter_context(_server("redis", Path(scratch) / "redis")))
         env = django_reevaluate._environment("postgresql", Path(scratch))

@@ -57,7 +57,8 @@ def main() -> int:
     parser.add_argument("--learners", type=int, default=100_000, help="learners to seed and re-evaluate")
     parser.add_argument("--chunk", type=int, default=CHUNK, help=f"CELERY_CHUNK_SIZE (default {CHUNK:,})")
     args = parser.parse_args()
-    with ExitStack() as servers, tempfile.TemporaryDirectory(prefix="celery-bench-") as scratch:
+    # The servers stop before the scratch directory (Redis's pidfile in it) goes: the stack is entered last.
+    with tempfile.TemporaryDirectory(prefix="celery-bench-") as scratch, ExitStack() as servers:
         if not (os.environ.get("PGHOST") or os.environ.get("PGDATABASE")):
             # Not under scratch, which only root may enter: the server runs as the postgres user.
             pg_directory = Path(tempfile.mkdtemp(prefix="celery-bench-pg-"))

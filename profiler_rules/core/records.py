@@ -255,14 +255,9 @@ class DecisionRecorder:
         carry), the viewer it was dispatched for and the engines asked. Returns the record handed to
         the sinks, or ``None`` when it was dropped (counted in :meth:`status`). Never raises for a sink
         or a record that fails: recording must not fail the dispatch it records."""
-        try:
-            record = self._build(report, ruleset, viewer, engines, origin, plugin_versions or {})
-        except PASSED_THROUGH:
-            raise
-        except BaseException as error:  # noqa: BLE001 - whatever it was, the record is dropped and counted
-            self._drop(error)
-            return None
-        self._hand_on([record], ruleset)
+        record = self._built(report, ruleset, viewer, engines, origin, plugin_versions or {})
+        if record is not None:
+            self._hand_on([record], ruleset)
         return record
 
     def record_many(
@@ -277,17 +272,30 @@ class DecisionRecorder:
         """Record many dispatches made with no viewer under one rule set (a re-evaluation's chunk), as
         :meth:`record` records one, handing them to each sink in one ``write``. Returns the records
         handed on; each report that could not be recorded is dropped and counted, as :meth:`record` does."""
-        records = []
-        for report in reports:
-            try:
-                records.append(self._build(report, ruleset, None, engines, origin, plugin_versions or {}))
-            except PASSED_THROUGH:
-                raise
-            except BaseException as error:  # noqa: BLE001 - as in record(): dropped and counted
-                self._drop(error)
+        versions = plugin_versions or {}
+        built = (self._built(report, ruleset, None, engines, origin, versions) for report in reports)
+        records = [record for record in built if record is not None]
         if records:
             self._hand_on(records, ruleset)
         return records
+
+    def _built(
+        self,
+        report: DispatchReport,
+        ruleset: RuleSet,
+        viewer: Viewer | Mapping[str, Any] | None,
+        engines: Collection[str] | None,
+        origin: str | None,
+        plugin_versions: Mapping[str, str | None],
+    ) -> DecisionRecord | None:
+        """The record of ``report``, or ``None`` when it could not be built (dropped and counted)."""
+        try:
+            return self._build(report, ruleset, viewer, engines, origin, plugin_versions)
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # noqa: BLE001 - whatever it was, the record is dropped and counted
+            self._drop(error)
+            return None
 
     def _hand_on(self, records: list[DecisionRecord], ruleset: RuleSet) -> None:
         with self._lock:

@@ -22,11 +22,8 @@ from .models import DecisionRecord, KeptRuleSet, ProfilerDecision, ReevaluationC
 from .records import kept_ruleset
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shows rows, and nothing else: the app is their only writer."""
-
-    show_full_result_count = False  # a COUNT(*) of millions of rows on every search is not worth it
-    list_per_page = 50
+class _ShowsOnly:
+    """No add, change or delete, for anyone: the app is the rows' only writer."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -36,6 +33,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(_ShowsOnly, admin.ModelAdmin):
+    """Shows rows, and nothing else."""
+
+    show_full_result_count = False  # a COUNT(*) of millions of rows on every search is not worth it
+    list_per_page = 50
 
 
 def _rules_link(digest: str) -> str:
@@ -105,7 +109,7 @@ def _shown_files(kept: KeptRuleSet, files: tuple[tuple[str, bytes], ...]) -> lis
     return [(stem, hashes[stem], content.decode("utf-8", "replace")) for stem, content in files]
 
 
-class ReevaluationChunkInline(admin.TabularInline):
+class ReevaluationChunkInline(_ShowsOnly, admin.TabularInline):
     """A Celery run's chunks: which learners each message carried, and what deciding them did."""
 
     model = ReevaluationChunk
@@ -113,14 +117,7 @@ class ReevaluationChunkInline(admin.TabularInline):
     fields += ("unchanged", "invalid", "error", "worker", "seconds", "finished_at")
     ordering = ("index",)
     extra = 0
-    can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReevaluationRun)
